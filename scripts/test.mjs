@@ -1,0 +1,30 @@
+// Runs the test suite with node's own test runner: every test/**/*.test.ts file, through tsx.
+// Node 20's `--test` takes no globs, so the files are listed here.
+// Usage: node scripts/test.mjs [substring ...]   (only files whose path contains a substring)
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+
+function find(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === "fixtures" ? [] : find(path);
+    return entry.name.endsWith(".test.ts") ? [path] : [];
+  });
+}
+
+const filters = process.argv.slice(2);
+const files = find("test")
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no test files match ${filters.join(", ")}`);
+  process.exit(1);
+}
+const reporter = process.env.CI ? "spec" : "dot";
+const result = spawnSync(
+  process.execPath,
+  ["--import", "tsx", "--expose-gc", "--test", "--test-concurrency=2", `--test-reporter=${reporter}`, ...files],
+  { stdio: "inherit" },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,160 @@
+/**
+ * `gather`: run awaitables concurrently and collect their results in order.
+ */
+import { CancelledError } from "../errors.js";
+import type { EventLoop } from "../events/loop.js";
+import { getRunningLoop } from "../events/running.js";
+import { Future, isFuture } from "../futures.js";
+import { checkAwaitable, isThenable } from "../internal/validate.js";
+import { type Awaitable, type AwaitableResult, ensureFuture } from "../tasks.js";
+
+/** Options of {@link gather}. */
+export interface GatherOptions {
+  /** Put errors (and `CancelledError`s) in the result list instead of failing; default false. */
+  returnExceptions?: boolean;
+}
+
+/** The result tuple of `gather(...aws)`. */
+export type GatherResults<A extends readonly unknown[]> = {
+  -readonly [K in keyof A]: AwaitableResult<A[K]>;
+};
+
+/** The result tuple of `gather(...aws, { returnExceptions: true })`: each entry a result or an error. */
+export type GatherSettled<A extends readonly unknown[]> = {
+  -readonly [K in keyof A]: AwaitableResult<A[K]> | Error;
+};
+
+/**
+ * The future `gather` returns: cancelling it cancels every child not yet done.
+ * asyncio: `_GatheringFuture`.
+ */
+export class GatheringFuture<T> extends Future<T> {
+  readonly #children: Future<unknown>[];
+  /** @internal */ _cancelRequested = false;
+
+  /** @internal */
+  constructor(children: Future<unknown>[], loop: EventLoop) {
+    super({ loop });
+    this.#children = children;
+  }
+
+  /**
+   * Cancels every child that is not done. Returns whether any was cancelled; the gather then
+   * fails with `CancelledError` once its children have finished.
+   */
+  override cancel(msg?: string): boolean {
+    if (this.done()) return false;
+    let cancelled = false;
+    for (const child of this.#children) if (child.cancel(msg)) cancelled = true;
+    if (cancelled) this._cancelRequested = true;
+    return cancelled;
+  }
+}
+
+function isOptions(value: unknown): value is GatherOptions {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !isFuture(value) &&
+    !isThenable(value)
+  );
+}
+
+/**
+ * Runs `aws` concurrently and resolves to the list of their results, in the order given.
+ * Thunks and coroutines become tasks; the same awaitable given twice runs once.
+ *
+ * If one fails, the gather fails at once with that error; the others go on running (they are
+ * not cancelled). With `{ returnExceptions: true }` as the last argument, errors are results.
+ * A child that is cancelled counts as failing with `CancelledError` (the gather itself is not
+ * cancelled).
+ *
+ * **Cancellation**: cancelling the returned future (or the task awaiting it) cancels every
+ * child not yet done; the gather then rejects with `CancelledError`.
+ *
+ * @throws {TypeError} synchronously when an argument is not an awaitable or a thunk.
+ *
+ * @example
+ * const [user, posts] = await gather(() => getUser(id), () => getPosts(id));
+ *
+ * asyncio: `asyncio.gather(*aws, return_exceptions=False)`.
+ */
+export function gather<const A extends readonly Awaitable<unknown>[]>(
+  ...aws: A
+): GatheringFuture<GatherResults<A>>;
+export function gather<const A extends readonly Awaitable<unknown>[]>(
+  ...args: [...A, GatherOptions & { returnExceptions: true }]
+): GatheringFuture<GatherSettled<A>>;
+export function gather<const A extends readonly Awaitable<unknown>[]>(
+  ...args: [...A, GatherOptions]
+): GatheringFuture<GatherResults<A> | GatherSettled<A>>;
+export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
+  let returnExceptions = false;
+  if (args.length > 0 && isOptions(args[args.length - 1])) {
+    returnExceptions = Boolean((args.pop() as GatherOptions).returnExceptions);
+  }
+  args.forEach((aw, i) => checkAwaitable(`gather(): argument ${i}`, aw));
+  if (args.length === 0) {
+    const outer = new GatheringFuture<unknown[]>([], getRunningLoop());
+    outer.setResult([]);
+    return outer;
+  }
+
+  const children: Future<unknown>[] = [];
+  const byArg = new Map<unknown, Future<unknown>>();
+  /** Futures passed in from outside: the gather lets go of them when it finishes. */
+  const foreign = new Set<Future<unknown>>();
+  const alreadyDone: Future<unknown>[] = [];
+  let loop: EventLoop | undefined;
+  let outer: GatheringFuture<unknown[]> | null = null;
+  let finished = 0;
+
+  const release = (): void => {
+    for (const child of foreign) if (!child.done()) child.removeDoneCallback(onChildDone);
+    foreign.clear();
+  };
+
+  const onChildDone = (child: Future<unknown>): void => {
+    finished++;
+    if (outer === null || outer.done()) {
+      if (!child.cancelled()) child.exception(); // mark the error retrieved
+      return;
+    }
+    if (!returnExceptions) {
+      if (child.cancelled()) {
+        outer.setException(child._makeCancelledError());
+        release();
+        return;
+      }
+      if (child._hasException) {
+        outer.setException(child.exception());
+        release();
+        return;
+      }
+    }
+    if (finished === byArg.size) {
+      const results = children.map((fut) => {
+        if (fut.cancelled()) return new CancelledError(fut._cancelMessage ?? "");
+        return fut._hasException ? fut.exception() : fut.result();
+      });
+      if (outer._cancelRequested) outer.setException(child._makeCancelledError());
+      else outer.setResult(results);
+    }
+  };
+
+  for (const arg of args) {
+    let fut = byArg.get(arg);
+    if (fut === undefined) {
+      fut = ensureFuture(arg as Awaitable<unknown>, loop === undefined ? undefined : { loop });
+      loop ??= fut._loop;
+      byArg.set(arg, fut);
+      if (fut === arg) foreign.add(fut);
+      if (fut.done()) alreadyDone.push(fut);
+      else fut._addInternalCallback(onChildDone);
+    }
+    children.push(fut);
+  }
+  outer = new GatheringFuture<unknown[]>(children, loop as EventLoop);
+  for (const fut of alreadyDone) onChildDone(fut);
+  return outer;
+}

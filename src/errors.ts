@@ -1,0 +1,336 @@
+/**
+ * Every error asyncio-ts throws on purpose, named as in asyncio.
+ *
+ * Each class sets `name` to its asyncio name and carries a brand (a `Symbol.for` key), so
+ * `instanceof` and the guards recognise an error made by another copy of this library.
+ * Python's `ValueError` is a `RangeError` here and Python's `TypeError` a `TypeError`; asyncio's
+ * misuse errors are the exported {@link RuntimeError}.
+ *
+ * @module
+ */
+
+const BRAND = Symbol.for("asyncio-ts.error");
+
+type Branded = { [BRAND]?: string };
+
+function hasBrand(value: unknown, name: string): boolean {
+  return typeof value === "object" && value !== null && (value as Branded)[BRAND] === name;
+}
+
+/** Sets `name` and the brand on a new error. */
+function brand(error: Error, name: string): void {
+  Object.defineProperty(error, BRAND, { value: name });
+  Object.defineProperty(error, "name", { value: name, configurable: true, writable: true });
+}
+
+/**
+ * Makes `x instanceof cls` true for an error branded `name` by any copy of the library (two
+ * versions installed side by side); subclasses keep the ordinary prototype test.
+ */
+function brandClass(cls: abstract new (...args: never[]) => Error, name: string): void {
+  const ordinary = Function.prototype[Symbol.hasInstance];
+  Object.defineProperty(cls, Symbol.hasInstance, {
+    value(this: unknown, value: unknown): boolean {
+      return ordinary.call(this, value) || (this === cls && hasBrand(value, name));
+    },
+  });
+}
+
+/**
+ * The operation was cancelled: thrown into a task's code at the `await` where
+ * `task.cancel(msg)` reached it. `message` is the `msg` given to `cancel()` (`""` without one).
+ *
+ * What to do with it: let it propagate. Catch it only to clean up, then rethrow, or the task
+ * that was asked to stop goes on running (asyncio calls that "swallowing" the cancellation, and
+ * debug mode reports it). `catch (e)` in JS catches everything, so test with
+ * {@link isCancellation} before handling an error as a failure.
+ *
+ * asyncio: `asyncio.CancelledError` (a `BaseException`, so `except Exception` skips it; JS has
+ * no such split).
+ */
+export class CancelledError extends Error {
+  constructor(message = "", options?: ErrorOptions) {
+    super(message, options);
+    brand(this, "CancelledError");
+  }
+}
+
+/**
+ * A deadline passed: raised by `timeout()`, `timeoutAt()`, `waitFor()` and `asCompleted()`.
+ * When a timeout cancelled the work, `cause` is the `CancelledError` that did it.
+ *
+ * asyncio: `TimeoutError` (the builtin, which `asyncio.TimeoutError` aliases since 3.11).
+ */
+export class TimeoutError extends Error {
+  constructor(message = "", options?: ErrorOptions) {
+    super(message, options);
+    brand(this, "TimeoutError");
+  }
+}
+
+/**
+ * An operation was called on a future or task in the wrong state: `result()` before it is done,
+ * `setResult()` on a finished future.
+ *
+ * asyncio: `asyncio.InvalidStateError`.
+ */
+export class InvalidStateError extends Error {
+  constructor(message = "", options?: ErrorOptions) {
+    super(message, options);
+    brand(this, "InvalidStateError");
+  }
+}
+
+/**
+ * The API was misused in a way asyncio answers with Python's `RuntimeError`: no running event
+ * loop, running a loop that already runs, releasing an unlocked lock, creating a task in a
+ * finished task group.
+ */
+export class RuntimeError extends Error {
+  constructor(message = "", options?: ErrorOptions) {
+    super(message, options);
+    brand(this, "RuntimeError");
+  }
+}
+
+/**
+ * `ContextVar.get()` found no value and no default.
+ *
+ * Python: `LookupError`.
+ */
+export class LookupError extends Error {
+  constructor(message = "", options?: ErrorOptions) {
+    super(message, options);
+    brand(this, "LookupError");
+  }
+}
+
+/**
+ * The program was interrupted with Ctrl-C (SIGINT) while `run()` or `Runner.run()` was running
+ * it: the main task was cancelled, and `run()` rejects with this once the task has finished.
+ *
+ * Python: `KeyboardInterrupt`.
+ */
+export class KeyboardInterrupt extends Error {
+  constructor(message = "", options?: ErrorOptions) {
+    super(message, options);
+    brand(this, "KeyboardInterrupt");
+  }
+}
+
+/** `getNowait()` on an empty queue. asyncio: `asyncio.QueueEmpty`. */
+export class QueueEmpty extends Error {
+  constructor(message = "", options?: ErrorOptions) {
+    super(message, options);
+    brand(this, "QueueEmpty");
+  }
+}
+
+/** `putNowait()` on a full queue. asyncio: `asyncio.QueueFull`. */
+export class QueueFull extends Error {
+  constructor(message = "", options?: ErrorOptions) {
+    super(message, options);
+    brand(this, "QueueFull");
+  }
+}
+
+/** A put or get on a queue that was shut down. asyncio: `asyncio.QueueShutDown` (3.13). */
+export class QueueShutDown extends Error {
+  constructor(message = "", options?: ErrorOptions) {
+    super(message, options);
+    brand(this, "QueueShutDown");
+  }
+}
+
+/** A barrier was reset or aborted while a task waited on it. asyncio: `asyncio.BrokenBarrierError`. */
+export class BrokenBarrierError extends Error {
+  constructor(message = "", options?: ErrorOptions) {
+    super(message, options);
+    brand(this, "BrokenBarrierError");
+  }
+}
+
+/**
+ * The stream ended before `readexactly(n)` or `readuntil(sep)` could be satisfied.
+ * `partial` holds the bytes read before the end; `expected` is the number asked for (`null`
+ * when reading up to a separator).
+ *
+ * asyncio: `asyncio.IncompleteReadError` (an `EOFError`).
+ */
+export class IncompleteReadError extends Error {
+  readonly partial: Buffer;
+  readonly expected: number | null;
+
+  constructor(partial: Buffer, expected: number | null, options?: ErrorOptions) {
+    const total = expected === null ? "undefined" : String(expected);
+    super(`${partial.length} bytes read on a total of ${total} expected bytes`, options);
+    brand(this, "IncompleteReadError");
+    this.partial = partial;
+    this.expected = expected;
+  }
+}
+
+/**
+ * A line or a separator was not found within the reader's limit. `consumed` is how many bytes
+ * to consume to get past the overrun.
+ *
+ * asyncio: `asyncio.LimitOverrunError`.
+ */
+export class LimitOverrunError extends Error {
+  readonly consumed: number;
+
+  constructor(message: string, consumed: number, options?: ErrorOptions) {
+    super(message, options);
+    brand(this, "LimitOverrunError");
+    this.consumed = consumed;
+  }
+}
+
+/** A condition for {@link ExceptionGroup.split} and {@link ExceptionGroup.subgroup}. */
+export type ErrorMatcher =
+  | (abstract new (...args: never[]) => unknown)
+  | ((error: unknown) => boolean);
+
+/** Classes are matched with `instanceof`; any other function is a predicate. */
+function matcherToPredicate(matcher: ErrorMatcher): (error: unknown) => boolean {
+  if (typeof matcher !== "function") {
+    throw new TypeError(
+      `\`matcher\` must be an error class or a predicate function, got ${typeof matcher}`,
+    );
+  }
+  const proto: unknown = matcher.prototype;
+  const isClass =
+    typeof proto === "object" &&
+    proto !== null &&
+    (proto === Error.prototype ||
+      proto instanceof Error ||
+      /^class\b/.test(Function.prototype.toString.call(matcher)));
+  if (isClass) {
+    const cls = matcher as abstract new (...args: never[]) => unknown;
+    return (error) => error instanceof cls;
+  }
+  return matcher as (error: unknown) => boolean;
+}
+
+/**
+ * Several errors raised together: what a task group throws when its tasks fail. It is an
+ * `AggregateError`, so `errors` lists them; `exceptions` is the same list under Python's name.
+ * `split()` and `subgroup()` stand in for Python's `except*`.
+ *
+ * asyncio: the builtin `ExceptionGroup` / `BaseExceptionGroup`.
+ */
+export class ExceptionGroup extends AggregateError {
+  declare readonly errors: unknown[];
+
+  constructor(message: string, errors: Iterable<unknown>, options?: ErrorOptions) {
+    if (typeof message !== "string") {
+      throw new TypeError(`\`message\` must be a string, got ${typeof message}`);
+    }
+    const list = Array.from(errors);
+    if (list.length === 0) {
+      throw new RangeError("`errors` must be a non-empty list of errors");
+    }
+    const n = list.length;
+    super(list, `${message} (${n} sub-exception${n === 1 ? "" : "s"})`, options);
+    brand(this, "ExceptionGroup");
+    Object.defineProperty(this, "errors", { value: list, enumerable: false, writable: false });
+    Object.defineProperty(this, "rawMessage", { value: message, enumerable: false });
+  }
+
+  /** The errors in this group (Python's name for `errors`). */
+  get exceptions(): readonly unknown[] {
+    return this.errors;
+  }
+
+  /** The message given to the constructor, without the count (Python's `eg.message`). */
+  declare readonly rawMessage: string;
+
+  /**
+   * Splits the group in two, recursing into nested groups: the errors that match, and the rest.
+   * Each side is `null` when empty. `matcher` is an error class or a predicate.
+   */
+  split(matcher: ErrorMatcher): [ExceptionGroup | null, ExceptionGroup | null] {
+    const test = matcherToPredicate(matcher);
+    if (test(this)) return [this, null];
+    const match: unknown[] = [];
+    const rest: unknown[] = [];
+    for (const error of this.errors) {
+      if (error instanceof ExceptionGroup) {
+        const [m, r] = error.split(test);
+        if (m !== null) match.push(m);
+        if (r !== null) rest.push(r);
+      } else if (test(error)) {
+        match.push(error);
+      } else {
+        rest.push(error);
+      }
+    }
+    return [
+      match.length === 0 ? null : this.derive(match),
+      rest.length === 0 ? null : this.derive(rest),
+    ];
+  }
+
+  /** The errors that match `matcher`, as a group of the same shape, or `null` when none do. */
+  subgroup(matcher: ErrorMatcher): ExceptionGroup | null {
+    return this.split(matcher)[0];
+  }
+
+  /** A group with the same message holding `errors` (used by `split`; override to keep a subclass). */
+  derive(errors: Iterable<unknown>): ExceptionGroup {
+    return new ExceptionGroup(this.rawMessage, errors, { cause: this.cause });
+  }
+}
+
+/** True when `e` is a {@link CancelledError} (from any copy of this library). */
+export function isCancelledError(e: unknown): e is CancelledError {
+  return hasBrand(e, "CancelledError");
+}
+
+/**
+ * True when `e` means "this work was cancelled": a {@link CancelledError}, or an `AbortError`
+ * thrown by a Node API (fetch, fs, timers) whose signal a task cancellation aborted (its `cause`
+ * is the `CancelledError`). Use it in `catch` blocks to let cancellation through.
+ *
+ * @example
+ * try { await work(); } catch (e) { if (isCancellation(e)) throw e; log(e); }
+ */
+export function isCancellation(e: unknown): boolean {
+  return cancellationOf(e) !== null;
+}
+
+/** The `CancelledError` behind `e` when {@link isCancellation} is true, else `null`. */
+export function cancellationOf(e: unknown): CancelledError | null {
+  if (hasBrand(e, "CancelledError")) return e as CancelledError;
+  if (typeof e === "object" && e !== null) {
+    const cause = (e as { cause?: unknown }).cause;
+    if ((e as { name?: unknown }).name === "AbortError" && hasBrand(cause, "CancelledError")) {
+      return cause as CancelledError;
+    }
+  }
+  return null;
+}
+
+/** True when `e` is a {@link TimeoutError}. */
+export function isTimeoutError(e: unknown): e is TimeoutError {
+  return hasBrand(e, "TimeoutError");
+}
+
+
+for (const [cls, name] of [
+  [CancelledError, "CancelledError"],
+  [TimeoutError, "TimeoutError"],
+  [InvalidStateError, "InvalidStateError"],
+  [RuntimeError, "RuntimeError"],
+  [LookupError, "LookupError"],
+  [KeyboardInterrupt, "KeyboardInterrupt"],
+  [QueueEmpty, "QueueEmpty"],
+  [QueueFull, "QueueFull"],
+  [QueueShutDown, "QueueShutDown"],
+  [BrokenBarrierError, "BrokenBarrierError"],
+  [IncompleteReadError, "IncompleteReadError"],
+  [LimitOverrunError, "LimitOverrunError"],
+  [ExceptionGroup, "ExceptionGroup"],
+] as const) {
+  brandClass(cls, name);
+}

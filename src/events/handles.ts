@@ -1,0 +1,135 @@
+/**
+ * Handles: what `callSoon`, `callLater` and `callAt` return, so a scheduled callback can be
+ * cancelled before it runs.
+ */
+import { type Context, _runInCallbackContext } from "../context.js";
+import { formatRepr, inspectCustom } from "../internal/inspect.js";
+import type { HeapEntry } from "../internal/heap.js";
+import type { EventLoop } from "./loop.js";
+
+/**
+ * @internal Anything the loop's ready queue can run: a {@link Handle}, a task's first step, a
+ * future's callback. `_run` never throws: each item reports its own errors.
+ */
+export interface ReadyItem {
+  _run(): void;
+}
+
+/** @internal Anything the loop's timer heap can hold: a {@link TimerHandle}, a `sleep()`. */
+export interface TimerEntry extends ReadyItem, HeapEntry {}
+
+type Callback = (...args: never[]) => unknown;
+
+/**
+ * A callback scheduled with `loop.callSoon()`; `cancel()` stops it from running.
+ *
+ * asyncio: `asyncio.Handle`.
+ */
+export class Handle implements ReadyItem {
+  /** @internal */ _callback: Callback | null;
+  /** @internal */ _args: unknown[];
+  /** @internal */ readonly _loop: EventLoop;
+  /** @internal */ readonly _context: Context | null;
+  /** @internal */ _cancelled = false;
+
+  /** @internal */
+  constructor(callback: Callback, args: unknown[], loop: EventLoop, context: Context | null) {
+    this._callback = callback;
+    this._args = args;
+    this._loop = loop;
+    this._context = context;
+  }
+
+  /** Cancels the callback; a cancelled or finished callback is left as it is. */
+  cancel(): void {
+    if (this._cancelled) return;
+    this._cancelled = true;
+    this._callback = null;
+    this._args = [];
+  }
+
+  /** Whether `cancel()` was called. */
+  cancelled(): boolean {
+    return this._cancelled;
+  }
+
+  /** The loop the callback is scheduled on. */
+  getLoop(): EventLoop {
+    return this._loop;
+  }
+
+  /** @internal */
+  _run(): void {
+    const callback = this._callback;
+    if (this._cancelled || callback === null) return;
+    try {
+      if (this._context === null) callback(...(this._args as never[]));
+      else _runInCallbackContext(this._context, callback, this._args as never[]);
+    } catch (exception) {
+      this._loop.callExceptionHandler({
+        message: `Exception in callback ${this._describeCallback()}`,
+        exception,
+        handle: this,
+      });
+    }
+  }
+
+  /** @internal */
+  _describeCallback(): string {
+    const cb = this._callback;
+    return cb === null ? "(cancelled)" : `${cb.name || "anonymous"}()`;
+  }
+
+  /** @internal */
+  _stateParts(): string[] {
+    return this._cancelled ? ["cancelled"] : [this._describeCallback()];
+  }
+
+  toString(): string {
+    return formatRepr(this.constructor.name, this._stateParts());
+  }
+
+  [inspectCustom](): string {
+    return this.toString();
+  }
+}
+
+/**
+ * A callback scheduled for a time with `loop.callLater()` or `loop.callAt()`.
+ *
+ * asyncio: `asyncio.TimerHandle`.
+ */
+export class TimerHandle extends Handle implements TimerEntry {
+  /** @internal */ _when: number;
+  /** @internal */ _seq = 0;
+  /** @internal */ _heapIndex = -1;
+
+  /** @internal */
+  constructor(
+    when: number,
+    callback: Callback,
+    args: unknown[],
+    loop: EventLoop,
+    context: Context | null,
+  ) {
+    super(callback, args, loop, context);
+    this._when = when;
+  }
+
+  /** The time the callback is scheduled for, in seconds on the loop's clock (`loop.time()`). */
+  when(): number {
+    return this._when;
+  }
+
+  /** Cancels the callback and takes it off the loop's timers at once (O(log n)). */
+  override cancel(): void {
+    if (this._cancelled) return;
+    this._loop._removeTimer(this);
+    super.cancel();
+  }
+
+  /** @internal */
+  override _stateParts(): string[] {
+    return [`when=${this._when}`, ...super._stateParts()];
+  }
+}

@@ -1,0 +1,703 @@
+/**
+ * The event loop.
+ *
+ * HOW one iteration works (CPython's `_run_once`, on top of Node's loop):
+ *
+ *   1. Timers whose deadline has come move from the heap to the ready queue, in deadline order.
+ *   2. The callbacks that are in the ready queue now run, in FIFO order. Callbacks they schedule
+ *      wait for the next iteration, so a task that keeps yielding cannot starve the others.
+ *   3. When a callback resumes awaiting code (a task's first step, a future waking its awaiter),
+ *      that code runs in the microtasks that follow. Before the next callback runs, the loop lets
+ *      the microtask queue drain (a microtask that queues a `process.nextTick`, which Node runs
+ *      only once the microtasks are done). So a woken task runs to its next real suspension
+ *      before the next ready callback, as a task step does in asyncio.
+ *   4. If callbacks are ready, the next iteration is queued with `setImmediate`, after Node's
+ *      I/O; if none are, the clock is armed for the earliest timer; if there are no timers
+ *      either, nothing is armed and an idle loop costs nothing (and lets the process exit).
+ *
+ * WHY on top of Node: Node already owns the process's only thread and its I/O. Sitting on it
+ * keeps every Node API (sockets, fs, child processes) working inside tasks unchanged.
+ *
+ * Invariant: `#iterationScheduled` is true exactly while a `setImmediate` for `#onImmediate` is
+ * pending; `#inIteration` is true from the start of step 2 until the iteration ends, including
+ * the pauses for microtask drains. While either is true, the end of that iteration schedules
+ * what comes next, so `_enqueue` and `_addTimer` need not.
+ */
+import { currentContext } from "../context.js";
+import { RuntimeError } from "../errors.js";
+import { Future } from "../futures.js";
+import { Deque } from "../internal/deque.js";
+import { Heap } from "../internal/heap.js";
+import { formatRepr, inspectCustom, reprValue } from "../internal/inspect.js";
+import { checkDelay, checkFunction, describe } from "../internal/validate.js";
+import { type Awaitable, type TaskOptions, Task, ensureFuture } from "../tasks.js";
+import { type Clock, type ClockHost, RealClock } from "./clock.js";
+import { type ReadyItem, type TimerEntry, Handle, TimerHandle } from "./handles.js";
+import { _getRunningLoop, _setRunningLoop, frameStorage } from "./running.js";
+
+/** What an exception handler is told: a message and, as they apply, the objects involved. */
+export interface ExceptionContext {
+  message: string;
+  exception?: unknown;
+  /** The future involved; a description string when it was already garbage-collected. */
+  future?: Future<unknown> | string;
+  task?: Task<unknown>;
+  handle?: Handle;
+  [key: string]: unknown;
+}
+
+/** Receives errors no code was there to catch. asyncio: `loop.set_exception_handler(handler)`. */
+export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
+
+/**
+ * Makes the tasks of a loop (`loop.setTaskFactory`). It receives what `createTask` received.
+ * asyncio: the task factory `factory(loop, coro, **kwargs)`.
+ */
+export type TaskFactory = <T>(
+  loop: EventLoop,
+  coro: Awaitable<T>,
+  options: TaskOptions,
+) => Task<T>;
+
+/** The executor interface `runInExecutor` uses (see `asyncio-ts` threads). */
+export interface Executor {
+  /** Runs `fn(...args)` elsewhere; settles with its result. */
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): PromiseLike<Awaited<R>>;
+  /** Stops taking work; with `wait`, resolves once running work finished. */
+  shutdown(wait?: boolean): Promise<void>;
+}
+
+/** Options of {@link EventLoop}. */
+export interface EventLoopOptions {
+  /** Where time comes from; default: a real monotonic clock. `asyncio-ts/testing` has a virtual one. */
+  clock?: Clock;
+  /** Debug mode (see {@link EventLoop.setDebug}); default: `false`. */
+  debug?: boolean;
+}
+
+type LoopState = "idle" | "running" | "closed";
+
+let defaultExecutorFactory: (() => Executor) | null = null;
+
+/** @internal Set by the threads module so the loop does not import worker code it may not need. */
+export function _setDefaultExecutorFactory(factory: () => Executor): void {
+  defaultExecutorFactory = factory;
+}
+
+/**
+ * An event loop: runs callbacks, timers and tasks.
+ *
+ * Most programs never touch it: `run(main)` makes one, runs `main` in it and closes it. Use it
+ * for low-level scheduling (`callSoon`, `callLater`), the exception handler, debug mode, and the
+ * transports and servers of the networking API.
+ *
+ * asyncio: `asyncio.AbstractEventLoop` / `BaseEventLoop`.
+ */
+export class EventLoop implements ClockHost {
+  #ready = new Deque<ReadyItem>();
+  #timers = new Heap<TimerEntry>();
+  #timerSeq = 0;
+  #clock: Clock;
+  #state: LoopState = "idle";
+  #stopping = false;
+  #iterationScheduled = false;
+  #inIteration = false;
+  #todo = 0;
+  #onStopped: (() => void) | null = null;
+  #debug: boolean;
+  #exceptionHandler: ExceptionHandler | null = null;
+  #taskFactory: TaskFactory | null = null;
+  #defaultExecutor: Executor | null = null;
+  #executorShutdownCalled = false;
+  #idleWaiters: { fn: () => void; priority: number }[] = [];
+  #idleCheckScheduled = false;
+  #slowStart = 0;
+  #slowItem: ReadyItem | null = null;
+
+  /** @internal Set by a ready item that resumed awaiting code: drain microtasks before the next. */
+  _resumed = false;
+  /** @internal Tasks not yet done. The loop holds them strongly: a running task never vanishes. */
+  readonly _tasks = new Set<Task<unknown>>();
+
+  /**
+   * Callbacks that run longer than this many seconds are logged in debug mode (default 0.1).
+   * asyncio: `loop.slow_callback_duration`.
+   */
+  slowCallbackDuration = 0.1;
+
+  constructor(options: EventLoopOptions = {}) {
+    this.#clock = options.clock ?? new RealClock();
+    this.#debug = options.debug ?? false;
+  }
+
+  // ---------------------------------------------------------------- running and stopping
+
+  /**
+   * Runs the loop until `stop()` is called; resolves then.
+   *
+   * If `stop()` was called before, runs one iteration and resolves.
+   *
+   * @throws {RuntimeError} (as a rejection) when the loop is closed or running, or another loop
+   * runs.
+   */
+  runForever(): Promise<void> {
+    try {
+      this.#checkCanRun();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#state = "running";
+    _setRunningLoop(this);
+    return new Promise<void>((resolve) => {
+      this.#onStopped = resolve;
+      this.#scheduleIteration();
+    });
+  }
+
+  /**
+   * Runs the loop until `aw` is done, and resolves to its result (rejects with its error).
+   * A thunk or coroutine is made a task of this loop first.
+   *
+   * @throws {RuntimeError} (as a rejection) when the loop is closed or already running, or when
+   * `stop()` ends the loop before `aw` is done.
+   *
+   * asyncio: `loop.run_until_complete(future)`.
+   */
+  async runUntilComplete<T>(aw: Awaitable<T>): Promise<T> {
+    this.#checkCanRun();
+    const future = ensureFuture(aw, { loop: this });
+    const stop = (): void => this.stop();
+    future._addInternalCallback(stop);
+    try {
+      await this.runForever();
+    } finally {
+      future.removeDoneCallback(stop);
+    }
+    if (!future.done()) throw new RuntimeError("Event loop stopped before Future completed.");
+    return future.result();
+  }
+
+  /**
+   * Stops the loop after the current iteration: `runForever()` then resolves.
+   * asyncio: `loop.stop()`.
+   */
+  stop(): void {
+    this.#stopping = true;
+    if (this.#state === "running" && !this.#iterationScheduled && !this.#inIteration) {
+      this.#scheduleIteration();
+    }
+  }
+
+  /** Whether the loop is running now. */
+  isRunning(): boolean {
+    return this.#state === "running";
+  }
+
+  /** Whether `close()` was called. */
+  isClosed(): boolean {
+    return this.#state === "closed";
+  }
+
+  /**
+   * Closes the loop: drops pending callbacks and timers and shuts the default executor down
+   * without waiting. Closing twice does nothing.
+   *
+   * @throws {RuntimeError} when the loop is running.
+   */
+  close(): void {
+    if (this.#state === "running") throw new RuntimeError("Cannot close a running event loop");
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#ready.clear();
+    this.#timers.clear();
+    this.#clock.disarm();
+    const executor = this.#defaultExecutor;
+    this.#defaultExecutor = null;
+    if (executor !== null) void executor.shutdown(false);
+  }
+
+  // ---------------------------------------------------------------- scheduling callbacks
+
+  /**
+   * Schedules `callback(...args)` for the next iteration, after the callbacks already
+   * scheduled (FIFO). It runs in the context that is current now.
+   *
+   * @throws {RuntimeError} when the loop is closed.
+   *
+   * asyncio: `loop.call_soon(callback, *args)`.
+   */
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    this.#checkClosed();
+    checkFunction("callback", callback);
+    const handle = new Handle(callback as never, args, this, currentContext());
+    this._enqueue(handle);
+    return handle;
+  }
+
+  /**
+   * Schedules `callback(...args)` to run after `delay` seconds (a negative delay means now).
+   * Callbacks due at the same time run in the order they were scheduled.
+   *
+   * asyncio: `loop.call_later(delay, callback, *args)`.
+   */
+  callLater<A extends unknown[]>(
+    delay: number,
+    callback: (...args: A) => unknown,
+    ...args: A
+  ): TimerHandle {
+    checkDelay("delay", delay);
+    return this.#callAt("callLater", this.#clock.time() + delay, callback, args);
+  }
+
+  /**
+   * Schedules `callback(...args)` to run at `when`, in seconds on the loop's clock
+   * (compare `loop.time()`).
+   *
+   * asyncio: `loop.call_at(when, callback, *args)`.
+   */
+  callAt<A extends unknown[]>(
+    when: number,
+    callback: (...args: A) => unknown,
+    ...args: A
+  ): TimerHandle {
+    checkDelay("when", when);
+    return this.#callAt("callAt", when, callback, args);
+  }
+
+  #callAt(op: string, when: number, callback: unknown, args: unknown[]): TimerHandle {
+    this.#checkClosed();
+    if (typeof callback !== "function") {
+      throw new TypeError(`${op}: \`callback\` must be a function, got ${describe(callback)}`);
+    }
+    const handle = new TimerHandle(when, callback as never, args, this, currentContext());
+    this._addTimer(handle);
+    return handle;
+  }
+
+  /**
+   * The loop's time: monotonic seconds, a float. Deadlines for `callAt` and `timeoutAt` are on
+   * this clock. asyncio: `loop.time()`.
+   */
+  time(): number {
+    return this.#clock.time();
+  }
+
+  // ---------------------------------------------------------------- futures and tasks
+
+  /** A new pending {@link Future} bound to this loop. asyncio: `loop.create_future()`. */
+  createFuture<T = unknown>(): Future<T> {
+    return new Future<T>({ loop: this });
+  }
+
+  /**
+   * Wraps `coro` in a {@link Task} of this loop and schedules it. Works on a loop that is not
+   * running: the task starts when the loop runs. Uses the task factory when one is set.
+   *
+   * asyncio: `loop.create_task(coro, *, name=None, context=None)`.
+   */
+  createTask<T>(coro: Awaitable<T>, options: TaskOptions = {}): Task<T> {
+    this.#checkClosed();
+    const factory = this.#taskFactory;
+    if (factory === null) return new Task<T>(coro, { ...options, loop: this });
+    return factory(this, coro, options);
+  }
+
+  /**
+   * Sets the factory `createTask` uses; `null` restores the default.
+   * `eagerTaskFactory` is one. asyncio: `loop.set_task_factory(factory)`.
+   */
+  setTaskFactory(factory: TaskFactory | null): void {
+    if (factory !== null && typeof factory !== "function") {
+      throw new TypeError(`\`factory\` must be a function or null, got ${describe(factory)}`);
+    }
+    this.#taskFactory = factory;
+  }
+
+  /** The task factory, or `null` for the default. asyncio: `loop.get_task_factory()`. */
+  getTaskFactory(): TaskFactory | null {
+    return this.#taskFactory;
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  /**
+   * Sets the handler of errors no code caught (a callback that threw, a task whose error was
+   * never retrieved); `null` restores the default.
+   *
+   * @throws {TypeError} when `handler` is neither a function nor `null`.
+   */
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== "function") {
+      throw new TypeError(
+        `\`handler\` must be a function or null, got ${describe(handler)}`,
+      );
+    }
+    this.#exceptionHandler = handler;
+  }
+
+  /** The handler set with `setExceptionHandler`, or `null` when the default is used. */
+  getExceptionHandler(): ExceptionHandler | null {
+    return this.#exceptionHandler;
+  }
+
+  /**
+   * Reports an error to the exception handler (or the default one). An error thrown by the
+   * handler itself is reported by the default handler; it never stops the loop.
+   */
+  callExceptionHandler(context: ExceptionContext): void {
+    const handler = this.#exceptionHandler;
+    if (handler === null) {
+      this.defaultExceptionHandler(context);
+      return;
+    }
+    try {
+      handler(this, context);
+    } catch (exception) {
+      try {
+        this.defaultExceptionHandler({
+          message: "Unhandled error in exception handler",
+          exception,
+          context,
+        });
+      } catch {
+        // Never let error reporting take the loop down.
+      }
+    }
+  }
+
+  /**
+   * The default exception handler: logs the message, the error with its stack, and the task,
+   * future or handle involved, to `console.error`.
+   */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    const lines = [context.message || "Unhandled exception in event loop"];
+    for (const key of Object.keys(context).sort()) {
+      if (key === "message" || key === "exception") continue;
+      lines.push(`${key}: ${reprValue(context[key], 200)}`);
+    }
+    if ("exception" in context) {
+      const exception = context.exception;
+      lines.push(
+        exception instanceof Error && exception.stack ? exception.stack : reprValue(exception, 200),
+      );
+    }
+    console.error(lines.join("\n"));
+  }
+
+  // ---------------------------------------------------------------- debug mode
+
+  /**
+   * Turns debug mode on or off. In debug mode the loop logs callbacks slower than
+   * `slowCallbackDuration`, coroutine objects that were never awaited, tasks that swallowed
+   * their cancellation, and promises wrapped where a lazy coroutine was expected.
+   */
+  setDebug(enabled: boolean): void {
+    this.#debug = Boolean(enabled);
+  }
+
+  /** Whether debug mode is on. */
+  getDebug(): boolean {
+    return this.#debug;
+  }
+
+  // ---------------------------------------------------------------- executors
+
+  /**
+   * Runs `fn(...args)` in `executor` (the default worker-thread pool when `null`) and resolves
+   * to its result. See `toThread` for what a function can do in a worker.
+   *
+   * Cancellation: cancelling the awaiting task stops the waiting; work already running in a
+   * thread finishes on its own.
+   *
+   * asyncio: `loop.run_in_executor(executor, func, *args)`.
+   */
+  runInExecutor<A extends unknown[], R>(
+    executor: Executor | null,
+    fn: (...args: A) => R,
+    ...args: A
+  ): Future<Awaited<R>> {
+    this.#checkClosed();
+    checkFunction("fn", fn);
+    let target = executor;
+    if (target === null) {
+      if (this.#executorShutdownCalled) {
+        throw new RuntimeError("Executor shutdown has been called");
+      }
+      if (this.#defaultExecutor === null) {
+        if (defaultExecutorFactory === null) {
+          throw new RuntimeError("no default executor: import asyncio-ts's threads support");
+        }
+        this.#defaultExecutor = defaultExecutorFactory();
+      }
+      target = this.#defaultExecutor;
+    }
+    const future = new Future<Awaited<R>>({ loop: this });
+    const promise = target.submit(fn, ...args);
+    promise.then(
+      (value) => {
+        if (!future.done()) future.setResult(value);
+      },
+      (error: unknown) => {
+        if (!future.done()) future.setException(error);
+      },
+    );
+    return future;
+  }
+
+  /**
+   * Sets the executor `runInExecutor(null, …)` uses. asyncio: `loop.set_default_executor()`.
+   */
+  setDefaultExecutor(executor: Executor): void {
+    this.#defaultExecutor = executor;
+  }
+
+  /**
+   * Shuts the default executor down and waits for its running work, up to `timeout` seconds
+   * (no limit by default). asyncio: `loop.shutdown_default_executor(timeout=None)`.
+   */
+  async shutdownDefaultExecutor(timeout: number | null = null): Promise<void> {
+    this.#executorShutdownCalled = true;
+    const executor = this.#defaultExecutor;
+    if (executor === null) return;
+    this.#defaultExecutor = null;
+    const done = executor.shutdown(true);
+    if (timeout === null) {
+      await done;
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), Math.max(0, timeout * 1000));
+    });
+    const outcome = await Promise.race([done.then(() => "done" as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      console.warn(
+        `The executor did not finish joining its threads within ${timeout} seconds.`,
+      );
+      void executor.shutdown(false);
+    }
+  }
+
+  /**
+   * asyncio closes the async generators a loop started here. JavaScript has no hook that tells
+   * a library when an async generator is created, so there is nothing to close: this resolves
+   * at once. Close generators with `return()` (or `for await` + `break`) as usual.
+   */
+  async shutdownAsyncgens(): Promise<void> {
+    this.#checkClosed();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** @internal Puts an item on the ready queue, waking the loop if it sleeps. */
+  _enqueue(item: ReadyItem): void {
+    if (this.#state === "closed") return;
+    this.#ready.push(item);
+    if (!this.#iterationScheduled && !this.#inIteration && this.#state === "running") {
+      this.#scheduleIteration();
+    }
+  }
+
+  /** @internal Adds a timer entry to the heap. */
+  _addTimer(entry: TimerEntry): void {
+    entry._seq = this.#timerSeq++;
+    this.#timers.push(entry);
+    if (
+      this.#state === "running" &&
+      !this.#iterationScheduled &&
+      !this.#inIteration &&
+      this.#timers.peek() === entry
+    ) {
+      this.#clock.arm(entry._when, this);
+    }
+  }
+
+  /** @internal Removes a cancelled timer entry (O(log n)). */
+  _removeTimer(entry: TimerEntry): void {
+    this.#timers.remove(entry);
+    if (this.#timers.size === 0) this.#clock.disarm();
+  }
+
+  /** @internal The clock's wake-up: run an iteration unless one is already on its way. */
+  _onTimer(): void {
+    if (this.#state !== "running" || this.#iterationScheduled || this.#inIteration) return;
+    this.#runOnce();
+  }
+
+  /** @internal Whether the loop has nothing to run now (used by virtual clocks). */
+  _isIdle(): boolean {
+    return (
+      this.#state === "running" &&
+      this.#ready.length === 0 &&
+      !this.#iterationScheduled &&
+      !this.#inIteration
+    );
+  }
+
+  /** @internal The earliest timer deadline, or `null` when there are no timers. */
+  _nextDeadline(): number | null {
+    const top = this.#timers.peek();
+    return top === undefined ? null : top._when;
+  }
+
+  /** @internal How many callbacks and timers are scheduled (for repr and tests). */
+  _pendingCounts(): { ready: number; timers: number } {
+    return { ready: this.#ready.length, timers: this.#timers.size };
+  }
+
+  /**
+   * @internal Calls `fn` once the loop is idle: nothing ready, after Node had a turn (one
+   * `setImmediate`) to deliver I/O. Used by `waitAllTasksBlocked` (priority 0) and the virtual
+   * clock's autojump (priority 1). Waiters run in priority order, and only while the loop stays
+   * idle: one that wakes a task defers the rest to the next idle moment.
+   */
+  _whenIdle(fn: () => void, priority = 0): void {
+    const waiters = this.#idleWaiters;
+    let i = waiters.length;
+    while (i > 0 && (waiters[i - 1] as { priority: number }).priority > priority) i--;
+    waiters.splice(i, 0, { fn, priority });
+    this.#scheduleIdleCheck();
+  }
+
+  #scheduleIdleCheck(): void {
+    if (this.#idleCheckScheduled || this.#idleWaiters.length === 0) return;
+    this.#idleCheckScheduled = true;
+    frameStorage.exit(() => setImmediate(this.#idleCheck));
+  }
+
+  #idleCheck = (): void => {
+    this.#idleCheckScheduled = false;
+    const waiters = this.#idleWaiters;
+    while (waiters.length > 0 && this._isIdle()) (waiters.shift() as { fn: () => void }).fn();
+    // What is left runs at a later idle moment: the end of the next iteration checks again.
+  };
+
+  #checkClosed(): void {
+    if (this.#state === "closed") throw new RuntimeError("Event loop is closed");
+  }
+
+  #checkCanRun(): void {
+    this.#checkClosed();
+    if (this.#state === "running") throw new RuntimeError("This event loop is already running");
+    if (_getRunningLoop() !== null) {
+      throw new RuntimeError("Cannot run the event loop while another loop is running");
+    }
+  }
+
+  #scheduleIteration(): void {
+    this.#iterationScheduled = true;
+    setImmediate(this.#onImmediate);
+  }
+
+  #onImmediate = (): void => {
+    this.#iterationScheduled = false;
+    if (this.#state !== "running") return;
+    this.#runOnce();
+  };
+
+  /** Steps 1 and 2 of the iteration: collect due timers, then run what is ready. */
+  #runOnce(): void {
+    const timers = this.#timers;
+    if (timers.size > 0) {
+      const end = this.#clock.time() + this.#clock.resolution;
+      let top = timers.peek();
+      while (top !== undefined && top._when <= end) {
+        timers.pop();
+        this.#ready.push(top);
+        top = timers.peek();
+      }
+    }
+    this.#todo = this.#ready.length;
+    this.#inIteration = true;
+    // Callbacks run outside any task's frame, whatever frame scheduled the iteration.
+    frameStorage.exit(this.#runCallbacks);
+  }
+
+  /** Step 2 and 3: runs ready callbacks, pausing for a microtask drain after a wake-up. */
+  #runCallbacks = (): void => {
+    const ready = this.#ready;
+    const debug = this.#debug;
+    if (this.#slowItem !== null) this.#checkSlow();
+    while (this.#todo > 0) {
+      this.#todo--;
+      const item = ready.shift() as ReadyItem;
+      if (debug) {
+        this.#slowStart = performance.now();
+        this.#slowItem = item;
+      }
+      try {
+        item._run();
+      } catch (exception) {
+        this.callExceptionHandler({ message: "Exception in event loop callback", exception });
+      }
+      if (this._resumed) {
+        this._resumed = false;
+        // In debug mode, drain after the last one too, to time the resumed code.
+        if (this.#todo > 0 || debug) {
+          queueMicrotask(this.#afterMicrotasks);
+          return;
+        }
+      } else if (debug) {
+        this.#checkSlow();
+      }
+    }
+    this.#inIteration = false;
+    this.#endIteration();
+  };
+
+  /** Queued as a microtask: by the time this tick runs, the microtask queue is empty. */
+  #afterMicrotasks = (): void => {
+    process.nextTick(this.#runCallbacks);
+  };
+
+  #checkSlow(): void {
+    const item = this.#slowItem;
+    this.#slowItem = null;
+    const seconds = (performance.now() - this.#slowStart) / 1000;
+    if (item !== null && seconds >= this.slowCallbackDuration) {
+      console.warn(`Executing ${String(item)} took ${seconds.toFixed(3)} seconds`);
+    }
+  }
+
+  /** Step 4: stop, or queue the next iteration, or arm the clock, or go idle. */
+  #endIteration(): void {
+    if (this.#stopping) {
+      this.#finishRun();
+      return;
+    }
+    if (this.#ready.length > 0) {
+      this.#scheduleIteration();
+      return;
+    }
+    const top = this.#timers.peek();
+    if (top !== undefined) this.#clock.arm(top._when, this);
+    if (this.#idleWaiters.length > 0) this.#scheduleIdleCheck();
+  }
+
+  #finishRun(): void {
+    this.#stopping = false;
+    this.#state = "idle";
+    this.#clock.disarm();
+    _setRunningLoop(null);
+    const resolve = this.#onStopped;
+    this.#onStopped = null;
+    resolve?.();
+  }
+
+  toString(): string {
+    const parts: string[] = [this.#state];
+    if (this.#debug) parts.push("debug");
+    parts.push(`ready=${this.#ready.length}`, `timers=${this.#timers.size}`, `tasks=${this._tasks.size}`);
+    return formatRepr("EventLoop", parts);
+  }
+
+  [inspectCustom](): string {
+    return this.toString();
+  }
+}
+
+/** A new event loop, not running. asyncio: `asyncio.new_event_loop()`. */
+export function newEventLoop(options?: EventLoopOptions): EventLoop {
+  return new EventLoop(options);
+}

@@ -1,0 +1,52 @@
+/**
+ * Who is running: the event loop that runs now, and the frame (task and context) that the code
+ * asking belongs to.
+ *
+ * HOW: a task runs its coroutine inside `frameStorage.run(frame, …)`. Node's AsyncLocalStorage
+ * carries that frame through every `await` of the task's code, into the async functions it
+ * calls, `Promise.all`, async generators and timers. So any library call can ask "which task am
+ * I in?" without the user passing anything along (design.md §1.2).
+ *
+ * WHY one running loop: asyncio allows one running loop per thread. A JS process has one
+ * thread of JS, and `runForever()` returns a promise, so two loops could interleave; we refuse
+ * that as asyncio does, and `getRunningLoop()` is then well defined everywhere: in a task, in a
+ * loop callback, and in a Node callback (a socket event) that arrives while the loop runs.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { RuntimeError } from "../errors.js";
+import type { Context } from "../context.js";
+import type { Task } from "../tasks.js";
+import type { EventLoop } from "./loop.js";
+
+/** What the code running now belongs to: its task (or `null`) and its context. */
+export interface Frame {
+  readonly task: Task<unknown> | null;
+  readonly context: Context;
+}
+
+/** @internal The storage that carries the current {@link Frame}. */
+export const frameStorage = new AsyncLocalStorage<Frame>();
+
+let runningLoop: EventLoop | null = null;
+
+/** @internal */
+export function _setRunningLoop(loop: EventLoop | null): void {
+  runningLoop = loop;
+}
+
+/** The running loop, or `null` when none runs. asyncio: `asyncio._get_running_loop()`. */
+export function _getRunningLoop(): EventLoop | null {
+  return runningLoop;
+}
+
+/**
+ * Returns the event loop that is running now.
+ *
+ * @throws {RuntimeError} "no running event loop" when no loop runs.
+ *
+ * asyncio: `asyncio.get_running_loop()`.
+ */
+export function getRunningLoop(): EventLoop {
+  if (runningLoop === null) throw new RuntimeError("no running event loop");
+  return runningLoop;
+}

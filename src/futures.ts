@@ -1,0 +1,578 @@
+/**
+ * Futures: a result that will be set later, by someone else.
+ *
+ * HOW suspension works (the one place it lives): a future is a thenable. `await fut` makes the
+ * engine call `fut.then(resolve, reject)`. `then` reads the current task from the frame storage
+ * and records the future as one of that task's waiters (asyncio's `_fut_waiter`), then keeps the
+ * two functions in an {@link AwaitRecord}. When the future completes, each record goes to the
+ * loop's ready queue (asyncio's `call_soon` of the callbacks), and running it settles the
+ * awaiting code with the outcome: the task resumes in the microtasks that follow.
+ *
+ * WHY the task must know its waiters: `task.cancel()` cancels what the task waits on, so the
+ * `CancelledError` arrives at the `await` in the task's own code, however deep in plain async
+ * functions that `await` sits (design.md §1.3–1.4).
+ *
+ * A record also checks, when it runs, whether its task was cancelled after the future
+ * completed but before the task resumed; then the task gets the `CancelledError` instead of
+ * the result, as asyncio's task step does (`_must_cancel`).
+ */
+import { type Context, _runInCallbackContext, currentContext } from "./context.js";
+import { CancelledError, InvalidStateError, RuntimeError } from "./errors.js";
+import type { ReadyItem } from "./events/handles.js";
+import type { EventLoop } from "./events/loop.js";
+import { frameStorage, getRunningLoop } from "./events/running.js";
+import { formatRepr, inspectCustom, reprValue } from "./internal/inspect.js";
+import { checkFunction, checkOptions, describe } from "./internal/validate.js";
+import type { WaiterQueue } from "./internal/waiters.js";
+import type { Task } from "./tasks.js";
+
+/** The three states of a future. */
+export type FutureState = "pending" | "finished" | "cancelled";
+
+/** What `then` returns: a thenable with `catch` and `finally`, as a promise has. */
+export interface Chained<T> extends PromiseLike<T> {
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R>;
+  finally(onfinally?: (() => void) | null): Promise<T>;
+}
+
+const FUTURE_BRAND = Symbol.for("asyncio-ts.future");
+
+/** An error a failed future has not yet handed to anyone; reported when the future is collected. */
+interface Unretrieved {
+  readonly loop: EventLoop;
+  readonly exception: unknown;
+  readonly description: string;
+  readonly kind: string;
+}
+
+const unretrieved = new FinalizationRegistry<Unretrieved>((held) => {
+  held.loop.callExceptionHandler({
+    message: `${held.kind} exception was never retrieved`,
+    exception: held.exception,
+    future: held.description,
+  });
+});
+
+/**
+ * @internal One `then(onOk, onErr)` on a future: a ready-queue item when the future completes,
+ * and the thenable `then` returns (a promise is made only if someone chains on it, so `await`
+ * allocates none).
+ */
+export class AwaitRecord implements ReadyItem, Chained<unknown> {
+  _future: Future<unknown>;
+  _task: Task<unknown> | null;
+  _onOk: ((value: never) => unknown) | null | undefined;
+  _onErr: ((reason: never) => unknown) | null | undefined;
+  /** 0: not settled; 1: fulfilled; 2: rejected. */
+  _outcome: 0 | 1 | 2 = 0;
+  _value: unknown = undefined;
+  _promise: Promise<unknown> | null = null;
+  _resolve: ((value: unknown) => void) | null = null;
+  _reject: ((reason: unknown) => void) | null = null;
+
+  constructor(
+    future: Future<unknown>,
+    task: Task<unknown> | null,
+    onOk: ((value: never) => unknown) | null | undefined,
+    onErr: ((reason: never) => unknown) | null | undefined,
+  ) {
+    this._future = future;
+    this._task = task;
+    this._onOk = onOk;
+    this._onErr = onErr;
+  }
+
+  /** The future completed (or was cancelled) and the loop runs its callbacks. */
+  _run(): void {
+    const future = this._future;
+    const task = this._task;
+    future._loop._resumed = true;
+    if (task !== null) {
+      task._dropWaiter(future);
+      if (task._mustCancel && task._state === "pending") {
+        // Cancelled after the future completed, before the task resumed: deliver the cancel,
+        // and let a waiting primitive hand the wake-up it gave on to someone else.
+        task._mustCancel = false;
+        if (future._state === "finished" && !future._hasException) future._lostWakeup();
+        this._settle(false, task._makeCancelledError());
+        return;
+      }
+    }
+    this._deliver();
+  }
+
+  /** Settles the awaiting code with the future's outcome. */
+  _deliver(): void {
+    const future = this._future;
+    if (future._state === "cancelled") {
+      this._settle(false, future._makeCancelledError());
+    } else if (future._hasException) {
+      future._markRetrieved();
+      this._settle(false, future._exception);
+    } else {
+      this._settle(true, future._result);
+    }
+  }
+
+  _settle(ok: boolean, value: unknown): void {
+    const handler = ok ? this._onOk : this._onErr;
+    this._onOk = null;
+    this._onErr = null;
+    let outcomeOk = ok;
+    let outcome = value;
+    if (typeof handler === "function") {
+      try {
+        outcome = (handler as (v: unknown) => unknown)(value);
+        outcomeOk = true;
+      } catch (error) {
+        outcome = error;
+        outcomeOk = false;
+      }
+    }
+    this._outcome = outcomeOk ? 1 : 2;
+    this._value = outcome;
+    if (this._resolve !== null) {
+      if (outcomeOk) this._resolve(outcome);
+      else (this._reject as (reason: unknown) => void)(outcome);
+      this._resolve = null;
+      this._reject = null;
+    }
+  }
+
+  #chain(): Promise<unknown> {
+    if (this._promise === null) {
+      if (this._outcome === 1) this._promise = Promise.resolve(this._value);
+      else if (this._outcome === 2) this._promise = Promise.reject(this._value);
+      else {
+        this._promise = new Promise<unknown>((resolve, reject) => {
+          this._resolve = resolve;
+          this._reject = reject;
+        });
+      }
+    }
+    return this._promise;
+  }
+
+  then<R1 = unknown, R2 = never>(
+    onfulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.#chain().then(onfulfilled, onrejected);
+  }
+
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<unknown> {
+    return this.#chain().catch(onrejected);
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<unknown> {
+    return this.#chain().finally(onfinally);
+  }
+
+  toString(): string {
+    return `<await ${this._future.toString()}>`;
+  }
+}
+
+/** @internal A callback added with `addDoneCallback`. */
+class DoneCallback implements ReadyItem {
+  readonly _future: Future<unknown>;
+  readonly _fn: (future: never) => unknown;
+  readonly _context: Context | null;
+
+  constructor(future: Future<unknown>, fn: (future: never) => unknown, context: Context | null) {
+    this._future = future;
+    this._fn = fn;
+    this._context = context;
+  }
+
+  _run(): void {
+    const future = this._future;
+    try {
+      if (this._context === null) (this._fn as (f: unknown) => unknown)(future);
+      else _runInCallbackContext(this._context, this._fn as (f: unknown) => unknown, [future]);
+    } catch (exception) {
+      future._loop.callExceptionHandler({
+        message: `Exception in callback ${this._fn.name || "anonymous"}(${future.toString()})`,
+        exception,
+        future,
+      });
+    }
+  }
+
+  toString(): string {
+    return `${this._fn.name || "anonymous"}()`;
+  }
+}
+
+type CallbackRecord = AwaitRecord | DoneCallback;
+
+/** Options of {@link Future}. */
+export interface FutureOptions {
+  /** The loop the future belongs to; default: the running loop. */
+  loop?: EventLoop;
+}
+
+/**
+ * A result that is not there yet: something sets it later with `setResult` or `setException`,
+ * or cancels it. Awaiting a future waits for that.
+ *
+ * Futures are not promises: a failed future that nobody awaits does not raise Node's
+ * `unhandledRejection` (its error goes to the loop's exception handler when the future is
+ * garbage-collected unread), `result()` reads the outcome synchronously, and `cancel()` exists.
+ * They are thenables, so `await`, `Promise.all` and `Promise.resolve(fut)` accept them.
+ *
+ * **Cancellation**: a task awaiting a future that is cancelled gets a `CancelledError` at its
+ * `await`; cancelling a task that awaits a future cancels the future.
+ *
+ * @throws {RuntimeError} from the constructor when no loop is given and none is running.
+ *
+ * asyncio: `asyncio.Future`.
+ */
+export class Future<T = unknown> implements PromiseLike<T> {
+  /** @internal */ _state: FutureState = "pending";
+  /** @internal */ _result: T | undefined = undefined;
+  /** @internal */ _exception: unknown = undefined;
+  /** @internal */ _hasException = false;
+  /** @internal */ _cancelMessage: string | undefined = undefined;
+  /** @internal */ _cancelledError: CancelledError | null = null;
+  /** @internal */ _loop: EventLoop;
+  /** @internal */ _logPending = false;
+  /** @internal The first callback (most futures have one), then the rest in order. */
+  _cb0: CallbackRecord | null = null;
+  /** @internal */ _cbs: CallbackRecord[] | null = null;
+
+  constructor(options?: FutureOptions) {
+    if (options !== undefined) checkOptions("options", options);
+    this._loop = options?.loop ?? getRunningLoop();
+  }
+
+  /** Whether the future has a result, an error, or was cancelled. */
+  done(): boolean {
+    return this._state !== "pending";
+  }
+
+  /** Whether the future was cancelled. */
+  cancelled(): boolean {
+    return this._state === "cancelled";
+  }
+
+  /**
+   * The result.
+   *
+   * @throws the future's error when it failed; {@link CancelledError} when it was cancelled;
+   * {@link InvalidStateError} when it is not done.
+   */
+  result(): T {
+    if (this._state === "cancelled") throw this._makeCancelledError();
+    if (this._state === "pending") throw new InvalidStateError("Result is not set.");
+    if (this._hasException) {
+      this._markRetrieved();
+      throw this._exception;
+    }
+    return this._result as T;
+  }
+
+  /**
+   * The error the future failed with, or `null` when it succeeded.
+   *
+   * @throws {CancelledError} when it was cancelled; {@link InvalidStateError} when not done.
+   */
+  exception(): unknown {
+    if (this._state === "cancelled") throw this._makeCancelledError();
+    if (this._state === "pending") throw new InvalidStateError("Exception is not set.");
+    this._markRetrieved();
+    return this._hasException ? this._exception : null;
+  }
+
+  /**
+   * Marks the future done with `result` and schedules its callbacks.
+   *
+   * @throws {InvalidStateError} when it is already done.
+   */
+  setResult(result: T): void {
+    if (this._state !== "pending") {
+      throw new InvalidStateError(`invalid state: ${this.toString()}`);
+    }
+    this._state = "finished";
+    this._result = result;
+    this._scheduleCallbacks();
+  }
+
+  /**
+   * Marks the future failed with `exception` and schedules its callbacks.
+   *
+   * @throws {InvalidStateError} when it is already done.
+   */
+  setException(exception: unknown): void {
+    if (this._state !== "pending") {
+      throw new InvalidStateError(`invalid state: ${this.toString()}`);
+    }
+    this._state = "finished";
+    this._exception = exception;
+    this._hasException = true;
+    this._logPending = true;
+    unretrieved.register(
+      this,
+      { loop: this._loop, exception, description: this.toString(), kind: this._kind() },
+      this,
+    );
+    this._scheduleCallbacks();
+  }
+
+  /**
+   * Cancels the future and schedules its callbacks; returns `false` when it was already done.
+   * `msg` becomes the `CancelledError`'s message.
+   */
+  cancel(msg?: string): boolean {
+    if (msg !== undefined && typeof msg !== "string") {
+      throw new TypeError(`\`msg\` must be a string, got ${describe(msg)}`);
+    }
+    this._markRetrieved();
+    if (this._state !== "pending") return false;
+    this._state = "cancelled";
+    this._cancelMessage = msg;
+    this._scheduleCallbacks();
+    return true;
+  }
+
+  /**
+   * Adds `fn(future)` to run (scheduled with `callSoon`) once the future is done, in the order
+   * callbacks were added; at once (next iteration) when it is done already. It runs in the
+   * context current now, or in `options.context`.
+   */
+  addDoneCallback(fn: (future: this) => unknown, options?: { context?: Context }): void {
+    checkFunction("fn", fn);
+    const record = new DoneCallback(
+      this as Future<unknown>,
+      fn as (future: never) => unknown,
+      options?.context ?? currentContext(),
+    );
+    if (this._state !== "pending") this._loop._enqueue(record);
+    else this._addRecord(record);
+  }
+
+  /** @internal A done callback that needs no context (library internals). */
+  _addInternalCallback(fn: (future: this) => unknown): void {
+    const record = new DoneCallback(this as Future<unknown>, fn as (future: never) => unknown, null);
+    if (this._state !== "pending") this._loop._enqueue(record);
+    else this._addRecord(record);
+  }
+
+  /** Removes every registration of `fn`; returns how many there were. */
+  removeDoneCallback(fn: (future: this) => unknown): number {
+    let removed = 0;
+    const cb0 = this._cb0;
+    if (cb0 instanceof DoneCallback && cb0._fn === fn) {
+      this._cb0 = null;
+      removed++;
+    }
+    const rest = this._cbs;
+    if (rest !== null) {
+      const kept = rest.filter((r) => !(r instanceof DoneCallback && r._fn === fn));
+      removed += rest.length - kept.length;
+      this._cbs = kept.length === 0 ? null : kept;
+    }
+    return removed;
+  }
+
+  /** The loop the future belongs to. */
+  getLoop(): EventLoop {
+    return this._loop;
+  }
+
+  /**
+   * Waits for the future: `await fut`. Records the future as a waiter of the current task, so
+   * that cancelling the task cancels the future.
+   */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Chained<R1 | R2> {
+    const frame = frameStorage.getStore();
+    let task = frame === undefined ? null : frame.task;
+    if (task !== null && task._state !== "pending") task = null;
+    const record = new AwaitRecord(
+      this as Future<unknown>,
+      task,
+      onfulfilled as ((value: never) => unknown) | null | undefined,
+      onrejected as ((reason: never) => unknown) | null | undefined,
+    );
+    if (this._state !== "pending") {
+      // Awaiting a finished future costs microtasks only, never a loop iteration.
+      queueMicrotask(() => record._deliver());
+    } else if (task === (this as Future<unknown>)) {
+      queueMicrotask(() =>
+        record._settle(false, new RuntimeError(`Task cannot await on itself: ${this.toString()}`)),
+      );
+    } else {
+      this._addRecord(record);
+      if (task !== null) {
+        task._addWaiter(this as Future<unknown>);
+        // A cancel that arrived while the task ran foreign code is delivered at this await.
+        if (task._mustCancel && this.cancel(task._cancelMessage)) task._mustCancel = false;
+      }
+    }
+    return record as Chained<R1 | R2>;
+  }
+
+  /** @internal */
+  _addRecord(record: CallbackRecord): void {
+    if (this._cb0 === null && this._cbs === null) this._cb0 = record;
+    else if (this._cbs === null) this._cbs = [record];
+    else this._cbs.push(record);
+  }
+
+  /** @internal Hands every callback to the loop, in order. */
+  _scheduleCallbacks(): void {
+    const loop = this._loop;
+    const first = this._cb0;
+    if (first !== null) {
+      this._cb0 = null;
+      loop._enqueue(first);
+    }
+    const rest = this._cbs;
+    if (rest !== null) {
+      this._cbs = null;
+      for (const record of rest) loop._enqueue(record);
+    }
+  }
+
+  /**
+   * @internal Completes the future and runs its callbacks now rather than next iteration:
+   * for `sleep(0)`, which must cost exactly one pass through the ready queue.
+   */
+  _setResultAndRunCallbacks(result: T): void {
+    this._state = "finished";
+    this._result = result;
+    const first = this._cb0;
+    const rest = this._cbs;
+    this._cb0 = null;
+    this._cbs = null;
+    if (first !== null) first._run();
+    if (rest !== null) for (const record of rest) record._run();
+  }
+
+  /** @internal Its awaiter was cancelled after it completed, before resuming (see `Waiter`). */
+  _lostWakeup(): void {}
+
+  /** @internal The error awaiting this future raises when it is cancelled. */
+  _makeCancelledError(): CancelledError {
+    if (this._cancelledError === null) {
+      this._cancelledError = new CancelledError(this._cancelMessage ?? "");
+    }
+    return this._cancelledError;
+  }
+
+  /** @internal The error was handed to someone: do not report it at collection. */
+  _markRetrieved(): void {
+    if (this._logPending) {
+      this._logPending = false;
+      unretrieved.unregister(this);
+    }
+  }
+
+  /** @internal "Future" or "Task", for messages. */
+  _kind(): string {
+    return "Future";
+  }
+
+  /** @internal The state words of the repr. */
+  _stateParts(): string[] {
+    const parts: string[] = [this._state];
+    if (this._state === "finished") {
+      parts.push(
+        this._hasException
+          ? `exception=${reprValue(this._exception)}`
+          : `result=${reprValue(this._result)}`,
+      );
+    }
+    const callbacks = this._callbackNames();
+    if (callbacks.length > 0) parts.push(`cb=[${callbacks.join(", ")}]`);
+    return parts;
+  }
+
+  #describeRecord(record: CallbackRecord): string {
+    if (record instanceof DoneCallback) return record.toString();
+    return record._task === null ? "await" : `await in ${record._task._nameForRepr()}`;
+  }
+
+  /** @internal */
+  _callbackNames(): string[] {
+    const names: string[] = [];
+    if (this._cb0 !== null) names.push(this.#describeRecord(this._cb0));
+    if (this._cbs !== null) for (const r of this._cbs) names.push(this.#describeRecord(r));
+    return names;
+  }
+
+  toString(): string {
+    return formatRepr(this._kind(), this._stateParts());
+  }
+
+  [inspectCustom](): string {
+    return this.toString();
+  }
+
+  static {
+    Object.defineProperty(this.prototype, FUTURE_BRAND, { value: true });
+  }
+}
+
+/**
+ * @internal The future a waiting primitive parks a task on (one awaiter). Cancelling it while
+ * parked takes it out of its {@link WaiterQueue}; if its task is cancelled after the primitive
+ * woke it but before it resumed, `onLost(value)` gets the wake-up back to hand it on.
+ */
+export class Waiter<T> extends Future<T> {
+  readonly #queue: WaiterQueue<Waiter<T>, T> | null;
+  readonly #onLost: ((value: T) => void) | null;
+
+  constructor(
+    loop: EventLoop,
+    queue: WaiterQueue<Waiter<T>, T> | null,
+    onLost: ((value: T) => void) | null,
+  ) {
+    super({ loop });
+    this.#queue = queue;
+    this.#onLost = onLost;
+    queue?.push(this);
+  }
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    this.#queue?._discard();
+    return true;
+  }
+
+  override _lostWakeup(): void {
+    this.#onLost?.(this._result as T);
+  }
+}
+
+/**
+ * True when `value` is a {@link Future} (a `Task` is one), from any copy of this library.
+ * asyncio: `asyncio.isfuture(obj)`.
+ */
+export function isFuture(value: unknown): value is Future<unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { [FUTURE_BRAND]?: boolean })[FUTURE_BRAND] === true
+  );
+}
+
+/**
+ * @internal A future that follows a promise the library did not make. Cancelling it stops the
+ * waiting, not the work behind the promise (as `asyncio.wrap_future`).
+ */
+export function _wrapThenable<T>(thenable: PromiseLike<T>, loop: EventLoop): Future<T> {
+  const future = new Future<T>({ loop });
+  thenable.then(
+    (value) => {
+      if (future._state === "pending") future.setResult(value);
+    },
+    (error: unknown) => {
+      if (future._state === "pending") future.setException(error);
+    },
+  );
+  return future;
+}

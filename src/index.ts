@@ -1,0 +1,114 @@
+/**
+ * asyncio-ts: Python's asyncio for TypeScript on Node.js.
+ *
+ * Everything asyncio exports from `asyncio` is exported here, loop-level names included.
+ * Test helpers (virtual clock) live in `asyncio-ts/testing`.
+ *
+ * @module
+ */
+
+// Errors
+export {
+  BrokenBarrierError,
+  CancelledError,
+  type ErrorMatcher,
+  ExceptionGroup,
+  IncompleteReadError,
+  InvalidStateError,
+  KeyboardInterrupt,
+  LimitOverrunError,
+  LookupError,
+  QueueEmpty,
+  QueueFull,
+  QueueShutDown,
+  RuntimeError,
+  TimeoutError,
+  cancellationOf,
+  isCancellation,
+  isCancelledError,
+  isTimeoutError,
+} from "./errors.js";
+
+// The event loop
+export type { Clock } from "./events/clock.js";
+export { Handle, TimerHandle } from "./events/handles.js";
+export {
+  EventLoop,
+  type EventLoopOptions,
+  type ExceptionContext,
+  type ExceptionHandler,
+  type Executor,
+  type TaskFactory,
+  newEventLoop,
+} from "./events/loop.js";
+export { type Frame, getRunningLoop } from "./events/running.js";
+
+// Coroutines, futures and tasks
+export { Coroutine, coroutine, isCoroutine, isCoroutineFunction } from "./coroutines.js";
+export { type Chained, Future, type FutureOptions, type FutureState, isFuture } from "./futures.js";
+export {
+  type Awaitable,
+  type AwaitableResult,
+  Task,
+  type TaskOptions,
+  type Thunk,
+  allTasks,
+  createEagerTaskFactory,
+  createTask,
+  currentTask,
+  eagerTaskFactory,
+  ensureFuture,
+  sleep,
+} from "./tasks.js";
+
+// Combinators
+export {
+  type AsCompleted,
+  type AsCompletedOptions,
+  asCompleted,
+} from "./combinators/as-completed.js";
+export {
+  type GatherOptions,
+  type GatherResults,
+  type GatherSettled,
+  GatheringFuture,
+  gather,
+} from "./combinators/gather.js";
+export { shield } from "./combinators/shield.js";
+export { waitFor } from "./combinators/wait-for.js";
+export {
+  ALL_COMPLETED,
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  type ReturnWhen,
+  type WaitItem,
+  type WaitOptions,
+  type WaitResult,
+  wait,
+} from "./combinators/wait.js";
+
+// Timeouts and task groups
+export { Timeout, timeout, timeoutAt } from "./timeouts.js";
+export { TaskGroup, taskGroup } from "./taskgroups.js";
+
+// Context
+export {
+  Context,
+  ContextVar,
+  type ContextVarOptions,
+  Token,
+  copyContext,
+} from "./context.js";
+
+// Running
+export { type RunOptions, Runner, run } from "./runners.js";
+
+// Synchronisation primitives (src/locks/)
+
+// Queues (src/queues.ts)
+
+// Streams, transports and protocols (src/streams/, src/transports/)
+
+// Subprocesses (src/subprocess/)
+
+// Threads (src/threads/)

@@ -1,0 +1,101 @@
+/**
+ * The FIFO queue every waiting primitive parks its tasks in (lock, semaphore, condition, event,
+ * barrier, queue, stream reader, as-completed). The cancellation lessons live here and in
+ * `Waiter` (futures.ts), once:
+ *
+ * - A waiter whose task is cancelled while parked leaves the queue in O(1): it is marked dead
+ *   and skipped when the queue wakes someone (the dead are swept out in bulk, amortised O(1)),
+ *   so the order of the others never changes.
+ * - A waiter that was woken and then cancelled before its task resumed does not swallow the
+ *   wake-up: the await record notices (`AwaitRecord._run`) and calls the waiter's `onLost`
+ *   hook, which the primitive uses to hand the wake-up on (the lock to the next waiter, the
+ *   permit back, the item to the next getter).
+ * - Waking never hands out anything twice: a waiter is woken once, by whoever pops it.
+ *
+ * This module knows nothing of futures; `Parked` is what it needs of a waiter.
+ */
+import { Deque } from "./deque.js";
+
+/** What the queue needs of a waiter. */
+export interface Parked<T> {
+  done(): boolean;
+  setResult(value: T): void;
+  setException(error: unknown): void;
+}
+
+export class WaiterQueue<W extends Parked<T>, T> {
+  #items = new Deque<W>();
+  #live = 0;
+
+  /** How many waiters are parked and not cancelled. */
+  get size(): number {
+    return this.#live;
+  }
+
+  /** Parks `waiter` at the back. */
+  push(waiter: W): void {
+    this.#items.push(waiter);
+    this.#live++;
+  }
+
+  /** The first waiter still parked, without waking it. */
+  first(): W | undefined {
+    this.#dropDeadHead();
+    return this.#items.peekFirst();
+  }
+
+  /** Wakes the first parked waiter with `value`; false when none is parked. */
+  wakeFirst(value: T): boolean {
+    this.#dropDeadHead();
+    const waiter = this.#items.shift();
+    if (waiter === undefined) return false;
+    this.#live--;
+    waiter.setResult(value);
+    return true;
+  }
+
+  /** Wakes up to `n` parked waiters with `value`; returns how many were woken. */
+  wake(n: number, value: T): number {
+    let woken = 0;
+    while (woken < n && this.wakeFirst(value)) woken++;
+    return woken;
+  }
+
+  /** Wakes every parked waiter with `value`. */
+  wakeAll(value: T): number {
+    return this.wake(Infinity, value);
+  }
+
+  /** Fails every parked waiter with `error` (a shutdown, a broken barrier). */
+  failAll(error: unknown): void {
+    for (let w = this.#items.shift(); w !== undefined; w = this.#items.shift()) {
+      if (!w.done()) w.setException(error);
+    }
+    this.#live = 0;
+  }
+
+  /** Iterates the parked waiters, first to last. */
+  *[Symbol.iterator](): IterableIterator<W> {
+    for (const w of this.#items) if (!w.done()) yield w;
+  }
+
+  /** @internal A parked waiter was cancelled: it no longer counts, and is swept out later. */
+  _discard(): void {
+    this.#live--;
+    const items = this.#items;
+    if (items.length > 32 && items.length > 2 * this.#live) {
+      const kept = new Deque<W>(this.#live);
+      for (const w of items) if (!w.done()) kept.push(w);
+      this.#items = kept;
+    }
+  }
+
+  #dropDeadHead(): void {
+    const items = this.#items;
+    let head = items.peekFirst();
+    while (head !== undefined && head.done()) {
+      items.shift();
+      head = items.peekFirst();
+    }
+  }
+}

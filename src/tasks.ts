@@ -1,0 +1,549 @@
+/**
+ * Tasks: coroutines scheduled to run concurrently, that can be cancelled.
+ *
+ * HOW a task runs a plain async function: its first step (a ready-queue item) calls the thunk
+ * inside `frameStorage.run(frame, …)`, so every `await` in the code it reaches knows the task
+ * (`events/running.ts`). From then on the task does not drive the coroutine, the engine does;
+ * the task learns what the code waits on from `Future.then` (`futures.ts`), and learns that the
+ * code finished from the promise the thunk returned.
+ *
+ * Invariant (asyncio's `_fut_waiter` block, adapted):
+ * - `_futWaiter` and `_extraWaiters` hold the pending library futures that code of this task
+ *   awaits now: usually one; several under `Promise.all` or in concurrent branches of the task.
+ *   A future leaves the set when its await record runs.
+ * - `cancel()` cancels every waiter. If none could be cancelled (the task runs foreign code, or
+ *   its waiter completed and the wake-up is still queued), `_mustCancel` is set instead, and the
+ *   cancel is delivered at the next library await (`Future.then` cancels what is awaited), at
+ *   the queued wake-up (`AwaitRecord._run`), or, if the coroutine returns first, by ending the
+ *   task cancelled.
+ * - `_numCancelsRequested` counts `cancel()` calls minus `uncancel()` calls; `uncancel()` down
+ *   to zero withdraws a cancel not yet delivered (3.13).
+ */
+import { type Context, currentContext } from "./context.js";
+import { Coroutine, isCoroutine } from "./coroutines.js";
+import { CancelledError, RuntimeError, cancellationOf } from "./errors.js";
+import type { ReadyItem, TimerEntry } from "./events/handles.js";
+import type { EventLoop } from "./events/loop.js";
+import { type Frame, frameStorage, getRunningLoop } from "./events/running.js";
+import { Future, _wrapThenable, isFuture } from "./futures.js";
+import { checkDelay, checkOptions, describe, isThenable } from "./internal/validate.js";
+
+/** A function that starts the work and returns something to await. The normal way to hand work to a task. */
+export type Thunk<T> = () => PromiseLike<T>;
+
+/**
+ * What `createTask`, `gather`, `wait`, `waitFor`, `shield` and friends accept: a thunk, a
+ * {@link Coroutine}, a {@link Future} or {@link Task}, or any promise (design.md §1.5).
+ */
+export type Awaitable<T> = Thunk<T> | PromiseLike<T>;
+
+/** The result type of an {@link Awaitable}. */
+export type AwaitableResult<A> = A extends () => PromiseLike<infer T>
+  ? T
+  : A extends PromiseLike<infer T>
+    ? T
+    : never;
+
+/** Options of `createTask`. */
+export interface TaskOptions {
+  /** The task's name; default `Task-N`. */
+  name?: string;
+  /** The context the task runs in (exactly this one, not a copy); default: a copy of the current one. */
+  context?: Context;
+  /** Run the first step now, inside `createTask`, when the loop runs (3.12 eager tasks); default: false. */
+  eagerStart?: boolean;
+}
+
+let taskCounter = 0;
+
+/** Debug mode: say where a promise that already runs was handed over as if it were lazy. */
+function warnWrappedPromise(loop: EventLoop, op: string): void {
+  if (!loop.getDebug()) return;
+  const site = new Error().stack?.split("\n").slice(3, 4).join("").trim() ?? "";
+  process.emitWarning(
+    `${op}() got a promise that is already running: cancelling the result stops the waiting, ` +
+      `not the work. Pass a thunk (() => work()) so the work runs inside the task. ${site}`,
+    { type: "RuntimeWarning" },
+  );
+}
+
+/**
+ * A coroutine scheduled to run concurrently: a {@link Future} that the coroutine's outcome
+ * settles.
+ *
+ * **Cancellation**: `cancel(msg)` asks the task to stop. If the task's code is waiting on a
+ * library awaitable (a future, a task, `sleep`, a queue or lock wait, a stream read), that
+ * awaitable is cancelled and the code gets a `CancelledError` at its `await`; `finally` blocks
+ * run, and the task ends cancelled if the error escapes. If the code is waiting on a promise the
+ * library did not make, the cancel is delivered at its next library await, or the task ends
+ * cancelled when its coroutine returns first; the task's {@link Task.signal} aborts at once so
+ * `fetch`, `fs` and timers given that signal stop too. Cancelling a task that awaits another
+ * task cancels that task too (use `shield` to prevent it).
+ *
+ * Create tasks with {@link createTask}, not with `new`.
+ *
+ * asyncio: `asyncio.Task`.
+ */
+export class Task<T = unknown> extends Future<T> implements ReadyItem {
+  /** @internal */ readonly _coro: Awaitable<T>;
+  /** @internal What the first step awaits when `coro` was a promise or a future. */
+  _awaited: PromiseLike<T> | null = null;
+  /** @internal */ readonly _frame: Frame;
+  /** @internal */ _name: string;
+  /** @internal */ _started = false;
+  /** @internal */ _mustCancel = false;
+  /** @internal */ _numCancelsRequested = 0;
+  /** @internal */ _cancelDelivered = false;
+  /** @internal */ _futWaiter: Future<unknown> | null = null;
+  /** @internal */ _extraWaiters: Set<Future<unknown>> | null = null;
+  /** @internal */ _abort: AbortController | null = null;
+
+  /** @internal Use `createTask` or `loop.createTask`. */
+  constructor(coro: Awaitable<T>, options: TaskOptions & { loop?: EventLoop } = {}) {
+    checkOptions("options", options);
+    const loop = options.loop ?? getRunningLoop();
+    super({ loop });
+    this._coro = coro;
+    if (typeof coro !== "function" && !isCoroutine(coro)) {
+      if (isFuture(coro)) {
+        this._awaited = coro as Future<T>;
+      } else if (isThenable(coro)) {
+        warnWrappedPromise(loop, "createTask");
+        this._awaited = _wrapThenable(coro, loop);
+      } else {
+        throw new TypeError(
+          `a coroutine was expected, got ${describe(coro)}: pass a thunk (() => work()), a ` +
+            `coroutine, a Future or a promise`,
+        );
+      }
+    }
+    const name = options.name;
+    if (name !== undefined && typeof name !== "string") {
+      throw new TypeError(`\`name\` must be a string, got ${describe(name)}`);
+    }
+    const context = options.context;
+    this._frame = {
+      task: this as Task<unknown>,
+      context: context === undefined ? currentContext().copy() : context,
+    };
+    this._name = name ?? `Task-${++taskCounter}`;
+    loop._tasks.add(this as Task<unknown>);
+    if (options.eagerStart === true && loop.isRunning()) this._run();
+    else loop._enqueue(this);
+  }
+
+  /** @internal The first (and only) step: start the coroutine inside the task's frame. */
+  _run(): void {
+    if (this._started || this._state !== "pending") return;
+    this._started = true;
+    if (this._mustCancel) {
+      // Cancelled before it started: the coroutine never runs.
+      this._mustCancel = false;
+      if (isCoroutine(this._coro)) this._coro.close();
+      this._finishCancelled(null);
+      return;
+    }
+    this._loop._resumed = true;
+    try {
+      frameStorage.run(this._frame, startTask, this as Task<unknown>);
+    } catch (error) {
+      this._onThrow(error);
+    }
+  }
+
+  /** @internal The coroutine returned. */
+  _onReturn(value: T): void {
+    if (this._state !== "pending") return;
+    if (this._mustCancel) {
+      // Cancelled while in foreign code, and the coroutine returned first: it ends cancelled.
+      this._mustCancel = false;
+      this._finishCancelled(null);
+      return;
+    }
+    if (this._numCancelsRequested > 0 && this._cancelDelivered && this._loop.getDebug()) {
+      this._loop.callExceptionHandler({
+        message: `${this.toString()} swallowed its cancellation: it caught the CancelledError ` +
+          "and returned normally. Rethrow it after cleaning up, or call uncancel().",
+        task: this as Task<unknown>,
+      });
+    }
+    this._finishWith(() => Future.prototype.setResult.call(this, value));
+  }
+
+  /** @internal The coroutine threw. */
+  _onThrow(error: unknown): void {
+    if (this._state !== "pending") return;
+    const cancelled = cancellationOf(error);
+    if (cancelled !== null) this._finishCancelled(cancelled);
+    else this._finishWith(() => Future.prototype.setException.call(this, error));
+  }
+
+  /** @internal */
+  _finishCancelled(error: CancelledError | null): void {
+    this._finishWith(() => {
+      if (error !== null) this._cancelledError = error;
+      this._state = "cancelled";
+      this._cancelMessage = error === null ? this._cancelMessage : error.message;
+      this._scheduleCallbacks();
+    });
+  }
+
+  _finishWith(complete: () => void): void {
+    this._loop._tasks.delete(this as Task<unknown>);
+    this._futWaiter = null;
+    this._extraWaiters = null;
+    complete();
+  }
+
+  /**
+   * Tasks are settled by their coroutine.
+   * @throws {RuntimeError} always.
+   */
+  override setResult(_result: T): never {
+    throw new RuntimeError("Task does not support set_result operation");
+  }
+
+  /**
+   * Tasks are settled by their coroutine.
+   * @throws {RuntimeError} always.
+   */
+  override setException(_exception: unknown): never {
+    throw new RuntimeError("Task does not support set_exception operation");
+  }
+
+  /**
+   * Asks the task to stop (see the class's Cancellation paragraph). Returns `false` when the
+   * task is already done, else `true`. Each call counts: see {@link Task.cancelling}.
+   * `msg` becomes the `CancelledError`'s message.
+   */
+  override cancel(msg?: string): boolean {
+    if (msg !== undefined && typeof msg !== "string") {
+      throw new TypeError(`\`msg\` must be a string, got ${describe(msg)}`);
+    }
+    this._markRetrieved();
+    if (this._state !== "pending") return false;
+    this._numCancelsRequested++;
+    const controller = this._abort;
+    if (controller !== null && !controller.signal.aborted) {
+      controller.abort(new CancelledError(msg ?? ""));
+    }
+    let reached = false;
+    const waiter = this._futWaiter;
+    if (waiter !== null && waiter.cancel(msg)) reached = true;
+    const extra = this._extraWaiters;
+    if (extra !== null && extra.size > 0) {
+      for (const future of Array.from(extra)) if (future.cancel(msg)) reached = true;
+    }
+    if (reached) {
+      this._cancelDelivered = true;
+      return true;
+    }
+    this._mustCancel = true;
+    this._cancelMessage = msg;
+    return true;
+  }
+
+  /**
+   * How many cancellation requests are pending: `cancel()` calls minus `uncancel()` calls.
+   * `timeout()` and `taskGroup()` use it to tell their own cancellations from outside ones.
+   *
+   * asyncio: `Task.cancelling()` (3.11).
+   */
+  cancelling(): number {
+    return this._numCancelsRequested;
+  }
+
+  /**
+   * Withdraws one cancellation request and returns how many remain. Reaching zero also
+   * withdraws a cancel that was not yet delivered.
+   *
+   * asyncio: `Task.uncancel()` (3.11, with 3.13's reset of the pending cancel).
+   */
+  uncancel(): number {
+    if (this._numCancelsRequested > 0) {
+      this._numCancelsRequested--;
+      if (this._numCancelsRequested === 0) this._mustCancel = false;
+    }
+    return this._numCancelsRequested;
+  }
+
+  /**
+   * An `AbortSignal` that aborts when the task is cancelled, with the `CancelledError` as its
+   * reason: hand it to `fetch`, `fs`, `timers/promises`, `child_process`, so they stop too.
+   * After a cancellation is withdrawn (`uncancel()` back to zero, as `timeout()` does), this
+   * returns a fresh, unaborted signal. An addition to asyncio.
+   */
+  get signal(): AbortSignal {
+    let controller = this._abort;
+    if (
+      controller !== null &&
+      controller.signal.aborted &&
+      this._state === "pending" &&
+      this._numCancelsRequested === 0 &&
+      !this._mustCancel
+    ) {
+      controller = null;
+    }
+    if (controller === null) {
+      controller = new AbortController();
+      this._abort = controller;
+      if (this._state === "cancelled" || (this._state === "pending" && this._numCancelsRequested > 0)) {
+        controller.abort(new CancelledError(this._cancelMessage ?? ""));
+      }
+    }
+    return controller.signal;
+  }
+
+  /** The task's name. */
+  getName(): string {
+    return this._name;
+  }
+
+  /** Renames the task. */
+  setName(value: string): void {
+    this._name = String(value);
+  }
+
+  /** What the task runs: the thunk, coroutine or awaitable given to `createTask`. */
+  getCoro(): Awaitable<T> {
+    return this._coro;
+  }
+
+  /** The context the task runs in. */
+  getContext(): Context {
+    return this._frame.context;
+  }
+
+  /** @internal */
+  _addWaiter(future: Future<unknown>): void {
+    if (this._futWaiter === null) this._futWaiter = future;
+    else if (this._futWaiter !== future) (this._extraWaiters ??= new Set()).add(future);
+  }
+
+  /** @internal */
+  _dropWaiter(future: Future<unknown>): void {
+    if (this._futWaiter === future) this._futWaiter = null;
+    else if (this._extraWaiters !== null) this._extraWaiters.delete(future);
+  }
+
+  /** @internal A pending task's cancel being delivered; a cancelled task's own error. */
+  override _makeCancelledError(): CancelledError {
+    if (this._state === "pending") {
+      this._cancelDelivered = true;
+      return new CancelledError(this._cancelMessage ?? "");
+    }
+    return super._makeCancelledError();
+  }
+
+  /** @internal */
+  override _kind(): string {
+    return "Task";
+  }
+
+  /** @internal */
+  _nameForRepr(): string {
+    return `'${this._name}'`;
+  }
+
+  /** @internal */
+  override _stateParts(): string[] {
+    const parts = super._stateParts();
+    const state = parts.shift() as string;
+    const extra: string[] = [];
+    if (this._state === "pending" && this._numCancelsRequested > 0) extra.push("cancelling");
+    extra.push(`name=${this._nameForRepr()}`, `coro=${describeCoro(this._coro)}`);
+    if (this._futWaiter !== null) extra.push(`wait_for=${this._futWaiter.toString()}`);
+    return [state, ...extra, ...parts];
+  }
+}
+
+function describeCoro(coro: unknown): string {
+  if (isCoroutine(coro)) return coro.name;
+  if (typeof coro === "function") return coro.name || "anonymous";
+  if (isFuture(coro)) return coro._kind();
+  return "promise";
+}
+
+/** Runs inside the task's frame: start the work and follow its outcome. */
+function startTask(task: Task<unknown>): void {
+  const coro = task._coro;
+  let awaitable: unknown;
+  if (task._awaited !== null) awaitable = task._awaited;
+  else if (isCoroutine(coro)) awaitable = (coro as Coroutine<unknown>)._start();
+  else awaitable = (coro as Thunk<unknown>)();
+  if (!isThenable(awaitable)) {
+    throw new TypeError(
+      `the thunk of ${task.toString()} returned ${describe(awaitable)}; a thunk must return ` +
+        "an awaitable (a promise, a Future, a coroutine)",
+    );
+  }
+  awaitable.then(
+    (value) => task._onReturn(value),
+    (error: unknown) => task._onThrow(error),
+  );
+}
+
+/**
+ * Wraps `coro` in a {@link Task}, schedules it on the running loop, and returns it. The task
+ * starts in the next loop iteration (at once with an eager task factory).
+ *
+ * Pass a thunk (`() => work(1)`) or a {@link Coroutine}: the work then starts inside the new
+ * task, so the task can cancel it. A promise that already runs can only be waited for.
+ *
+ * @throws {TypeError} when `coro` is not an awaitable or a thunk.
+ * @throws {RuntimeError} when no loop is running.
+ *
+ * @example
+ * const task = createTask(() => fetchPage(url), { name: "fetch" });
+ * ...
+ * task.cancel();
+ *
+ * asyncio: `asyncio.create_task(coro, *, name=None, context=None)`.
+ */
+export function createTask<T>(coro: Awaitable<T>, options?: TaskOptions): Task<T> {
+  return getRunningLoop().createTask(coro, options);
+}
+
+/**
+ * The task whose code is running now, or `null` outside any task (a plain loop callback, code
+ * before `run()`).
+ *
+ * asyncio: `asyncio.current_task(loop=None)`.
+ */
+export function currentTask(loop?: EventLoop): Task<unknown> | null {
+  const frame = frameStorage.getStore();
+  const task = frame === undefined ? null : frame.task;
+  if (task === null || task._state !== "pending") return null;
+  if (loop !== undefined && task._loop !== loop) return null;
+  return task as Task<unknown>;
+}
+
+/**
+ * The tasks of the running loop (or of `loop`) that are not done yet.
+ *
+ * asyncio: `asyncio.all_tasks(loop=None)`.
+ */
+export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
+  return new Set((loop ?? getRunningLoop())._tasks);
+}
+
+/**
+ * Returns a {@link Future} for `aw`: a future or task as it is; a thunk or coroutine scheduled
+ * as a new task; a promise wrapped in a future that follows it (cancelling that future stops
+ * the waiting, not the work).
+ *
+ * @throws {TypeError} when `aw` is not an awaitable or a thunk.
+ *
+ * asyncio: `asyncio.ensure_future(obj)`.
+ */
+export function ensureFuture<T>(aw: Awaitable<T>, options?: { loop?: EventLoop }): Future<T> {
+  if (isFuture(aw)) {
+    const loop = options?.loop;
+    if (loop !== undefined && aw._loop !== loop) {
+      throw new RangeError(
+        "The future belongs to a different loop than the one specified as the loop argument",
+      );
+    }
+    return aw as Future<T>;
+  }
+  const loop = options?.loop ?? getRunningLoop();
+  if (typeof aw === "function" || isCoroutine(aw)) return loop.createTask(aw as Awaitable<T>);
+  if (isThenable(aw)) {
+    warnWrappedPromise(loop, "ensureFuture");
+    return _wrapThenable(aw, loop);
+  }
+  throw new TypeError(
+    `An asyncio.Future, a coroutine or an awaitable is required, got ${describe(aw)}`,
+  );
+}
+
+/** @internal `sleep(delay)` with `delay > 0`: a future that is its own timer. */
+class SleepFuture<T> extends Future<T> implements TimerEntry {
+  _when: number;
+  _seq = 0;
+  _heapIndex = -1;
+  readonly #value: T;
+
+  constructor(loop: EventLoop, when: number, value: T) {
+    super({ loop });
+    this._when = when;
+    this.#value = value;
+    loop._addTimer(this);
+  }
+
+  /** The timer fired. */
+  _run(): void {
+    if (this._state === "pending") Future.prototype.setResult.call(this, this.#value);
+  }
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    this._loop._removeTimer(this);
+    return true;
+  }
+}
+
+/**
+ * @internal `sleep(0)`: completes in the next pass through the ready queue and resumes its
+ * awaiter in that same pass, as asyncio's bare `yield` does.
+ */
+class YieldFuture<T> extends Future<T> implements ReadyItem {
+  readonly #value: T;
+
+  constructor(loop: EventLoop, value: T) {
+    super({ loop });
+    this.#value = value;
+    loop._enqueue(this);
+  }
+
+  _run(): void {
+    if (this._state === "pending") this._setResultAndRunCallbacks(this.#value);
+  }
+}
+
+/**
+ * Waits `delay` seconds, then resolves to `result`. `sleep(0)` yields exactly once: other
+ * ready tasks and callbacks run, then the caller resumes. A negative delay is `0`.
+ *
+ * **Cancellation**: cancelling the awaiting task ends the sleep at once with `CancelledError`
+ * and removes its timer.
+ *
+ * @throws {RuntimeError} when no loop is running.
+ *
+ * @example
+ * const answer = await sleep(1.5, 42);   // 1.5 seconds later: 42
+ *
+ * asyncio: `asyncio.sleep(delay, result=None)` (a future here, not a coroutine).
+ */
+export function sleep(delay: number): Future<undefined>;
+export function sleep<T>(delay: number, result: T): Future<T>;
+export function sleep<T>(delay: number, result?: T): Future<T | undefined> {
+  checkDelay("delay", delay);
+  const loop = getRunningLoop();
+  if (delay <= 0) return new YieldFuture(loop, result);
+  return new SleepFuture(loop, loop.time() + delay, result);
+}
+
+/**
+ * A task factory whose tasks run their first step at once, inside `createTask`, while the loop
+ * runs: `loop.setTaskFactory(eagerTaskFactory)`. Code up to the first real suspension runs
+ * before `createTask` returns.
+ *
+ * Differs from asyncio: a JS async function never finishes synchronously, so an eager task is
+ * never done when `createTask` returns (asyncio's can be).
+ *
+ * asyncio: `asyncio.eager_task_factory` (3.12).
+ */
+export function eagerTaskFactory<T>(loop: EventLoop, coro: Awaitable<T>, options: TaskOptions): Task<T> {
+  return new Task<T>(coro, { ...options, loop, eagerStart: true });
+}
+
+/**
+ * A task factory like {@link eagerTaskFactory} that builds tasks with `TaskClass`.
+ * asyncio: `asyncio.create_eager_task_factory(custom_task_constructor)` (3.12).
+ */
+export function createEagerTaskFactory(
+  TaskClass: new <T>(coro: Awaitable<T>, options: TaskOptions & { loop: EventLoop }) => Task<T>,
+): <T>(loop: EventLoop, coro: Awaitable<T>, options: TaskOptions) => Task<T> {
+  return (loop, coro, options) => new TaskClass(coro, { ...options, loop, eagerStart: true });
+}

@@ -1,0 +1,191 @@
+/**
+ * Timeouts: cancel a body of code that runs past a deadline, and turn that cancellation into a
+ * `TimeoutError`.
+ *
+ * HOW (CPython 3.13's `asyncio.Timeout`): on entry the scope records the task and how many
+ * cancellation requests it already has. When the deadline comes, the scope cancels the task.
+ * On exit, if the scope did expire, it withdraws its own request (`uncancel()`); if no other
+ * request remains and the body ended with a `CancelledError`, that error becomes a
+ * `TimeoutError` (with the `CancelledError` as `cause`). A cancel that came from outside is
+ * never turned into a timeout: it stays a `CancelledError`.
+ *
+ * The body runs inline, in the calling task: no new task is made.
+ */
+import { CancelledError, RuntimeError, TimeoutError, cancellationOf } from "./errors.js";
+import type { Handle } from "./events/handles.js";
+import type { EventLoop } from "./events/loop.js";
+import { getRunningLoop } from "./events/running.js";
+import { formatRepr, inspectCustom } from "./internal/inspect.js";
+import { checkDelay, checkFunction, checkOptionalDelay } from "./internal/validate.js";
+import { type Task, currentTask } from "./tasks.js";
+
+type TimeoutState = "created" | "active" | "expiring" | "expired" | "exited";
+
+/**
+ * The scope of a `timeout()` or `timeoutAt()` body: read or move its deadline.
+ *
+ * asyncio: `asyncio.Timeout` (3.11).
+ */
+export class Timeout {
+  #state: TimeoutState = "created";
+  #when: number | null;
+  #handle: Handle | null = null;
+  #task: Task<unknown> | null = null;
+  #loop: EventLoop | null = null;
+  #cancelling = 0;
+
+  /** @internal Made by `timeout()` and `timeoutAt()`. */
+  constructor(when: number | null) {
+    this.#when = when;
+  }
+
+  /** The deadline, in seconds on the loop's clock (`loop.time()`), or `null` for none. */
+  when(): number | null {
+    return this.#when;
+  }
+
+  /**
+   * Moves the deadline to `when` (loop time in seconds); `null` removes it. A deadline already
+   * past expires the scope in the next iteration.
+   *
+   * @throws {RuntimeError} when the scope has not started or has already ended or expired.
+   */
+  reschedule(when: number | null): void {
+    if (this.#state !== "active") {
+      if (this.#state === "created") throw new RuntimeError("Timeout has not been entered");
+      throw new RuntimeError(`Cannot change state of ${this.#state} Timeout`);
+    }
+    if (when !== null) checkDelay("when", when);
+    this.#when = when;
+    this.#handle?.cancel();
+    this.#handle = null;
+    if (when === null) return;
+    const loop = this.#loop as EventLoop;
+    this.#handle =
+      when <= loop.time() ? loop.callSoon(this.#onTimeout) : loop.callAt(when, this.#onTimeout);
+  }
+
+  /** Whether the deadline passed and the scope cancelled its body. */
+  expired(): boolean {
+    return this.#state === "expiring" || this.#state === "expired";
+  }
+
+  /** @internal */
+  _enter(): void {
+    if (this.#state !== "created") throw new RuntimeError("Timeout has already been entered");
+    const task = currentTask();
+    if (task === null) throw new RuntimeError("Timeout should be used inside a task");
+    this.#state = "active";
+    this.#task = task;
+    this.#loop = task._loop;
+    this.#cancelling = task.cancelling();
+    this.reschedule(this.#when);
+  }
+
+  /**
+   * @internal The body ended (`threw` tells how). Returns the `TimeoutError` to raise instead
+   * of what the body did, or `null` to let that stand.
+   */
+  _exit(threw: boolean, error: unknown): TimeoutError | null {
+    this.#handle?.cancel();
+    this.#handle = null;
+    if (this.#state === "active") {
+      this.#state = "exited";
+      return null;
+    }
+    if (this.#state !== "expiring") return null;
+    this.#state = "expired";
+    const task = this.#task as Task<unknown>;
+    // A cancel the body never saw (it was in foreign code) is still ours to take back.
+    const undelivered = task._mustCancel;
+    if (task.uncancel() > this.#cancelling) return null; // Someone else cancels too.
+    if (threw) {
+      const cancelled = cancellationOf(error);
+      return cancelled === null ? null : new TimeoutError("", { cause: cancelled });
+    }
+    // The body returned after the deadline without reaching a library await: still a timeout.
+    return undelivered ? new TimeoutError("", { cause: new CancelledError() }) : null;
+  }
+
+  #onTimeout = (): void => {
+    if (this.#state !== "active") return;
+    this.#handle = null;
+    this.#state = "expiring";
+    (this.#task as Task<unknown>).cancel();
+  };
+
+  toString(): string {
+    const parts: string[] = [this.#state];
+    if (this.#state === "active") parts.push(`when=${this.#when === null ? "None" : this.#when.toFixed(3)}`);
+    return formatRepr("Timeout", parts);
+  }
+
+  [inspectCustom](): string {
+    return this.toString();
+  }
+}
+
+/** Runs `body` inside `scope`; converts the scope's own expiry into a `TimeoutError`. */
+async function runScope<T>(
+  scope: Timeout,
+  body: (scope: Timeout) => PromiseLike<T> | T,
+): Promise<T> {
+  scope._enter();
+  let result: T;
+  try {
+    result = await body(scope);
+  } catch (error) {
+    const replacement = scope._exit(true, error);
+    throw replacement ?? error;
+  }
+  const replacement = scope._exit(false, undefined);
+  if (replacement !== null) throw replacement;
+  return result;
+}
+
+/**
+ * Runs `body(scope)` in the current task and cancels it if it runs longer than `delay` seconds;
+ * then rejects with `TimeoutError` (its `cause` is the `CancelledError`). `delay` `null` means
+ * no limit (the scope can still be given one with `scope.reschedule()`). Resolves to what
+ * `body` resolves to.
+ *
+ * **Cancellation**: a cancel from outside passes through as `CancelledError`, never as a
+ * timeout, also when it coincides with the deadline. The body should let the `CancelledError`
+ * propagate; one that swallows it returns normally and no `TimeoutError` is raised (as in
+ * asyncio). A body busy in foreign code (a promise the library did not make) is cancelled at its
+ * next library await; if it returns first, the scope still raises `TimeoutError`.
+ *
+ * @throws {TypeError} / {@link RangeError} synchronously for a bad `delay` or `body`.
+ * @throws {RuntimeError} (as a rejection) outside a task.
+ *
+ * @example
+ * const page = await timeout(10, () => fetchPage(url));
+ * await timeout(5, async (scope) => { scope.reschedule(getRunningLoop().time() + 1); … });
+ *
+ * asyncio: `async with asyncio.timeout(delay):` (3.11).
+ */
+export function timeout<T>(
+  delay: number | null,
+  body: (scope: Timeout) => PromiseLike<T> | T,
+): Promise<T> {
+  const seconds = checkOptionalDelay("delay", delay);
+  checkFunction("body", body);
+  const loop = getRunningLoop();
+  return runScope(new Timeout(seconds === null ? null : loop.time() + seconds), body);
+}
+
+/**
+ * Like {@link timeout}, with an absolute deadline `when` in seconds on the loop's clock
+ * (`getRunningLoop().time() + 10`), or `null` for none.
+ *
+ * asyncio: `async with asyncio.timeout_at(when):` (3.11).
+ */
+export function timeoutAt<T>(
+  when: number | null,
+  body: (scope: Timeout) => PromiseLike<T> | T,
+): Promise<T> {
+  const deadline = checkOptionalDelay("when", when);
+  checkFunction("body", body);
+  getRunningLoop();
+  return runScope(new Timeout(deadline), body);
+}

@@ -1,0 +1,88 @@
+// Pins the public names of each entry point, as Trio's test_exports.py does: adding or
+// removing a name is a deliberate change to this list.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as api from "../src/index.js";
+import * as testing from "../src/testing.js";
+import pkg from "../package.json" with { type: "json" };
+
+const INDEX = [
+  "ALL_COMPLETED",
+  "BrokenBarrierError",
+  "CancelledError",
+  "Context",
+  "ContextVar",
+  "Coroutine",
+  "EventLoop",
+  "ExceptionGroup",
+  "FIRST_COMPLETED",
+  "FIRST_EXCEPTION",
+  "Future",
+  "GatheringFuture",
+  "Handle",
+  "IncompleteReadError",
+  "InvalidStateError",
+  "KeyboardInterrupt",
+  "LimitOverrunError",
+  "LookupError",
+  "QueueEmpty",
+  "QueueFull",
+  "QueueShutDown",
+  "Runner",
+  "RuntimeError",
+  "Task",
+  "TaskGroup",
+  "Timeout",
+  "TimeoutError",
+  "TimerHandle",
+  "Token",
+  "allTasks",
+  "asCompleted",
+  "cancellationOf",
+  "copyContext",
+  "coroutine",
+  "createEagerTaskFactory",
+  "createTask",
+  "currentTask",
+  "eagerTaskFactory",
+  "ensureFuture",
+  "gather",
+  "getRunningLoop",
+  "isCancellation",
+  "isCancelledError",
+  "isCoroutine",
+  "isCoroutineFunction",
+  "isFuture",
+  "isTimeoutError",
+  "newEventLoop",
+  "run",
+  "shield",
+  "sleep",
+  "taskGroup",
+  "timeout",
+  "timeoutAt",
+  "wait",
+  "waitFor",
+];
+
+const TESTING = ["TestLoop", "VirtualClock", "advance", "runTest", "waitAllTasksBlocked"];
+
+describe("public exports", () => {
+  it("asyncio-ts exports exactly the pinned names", () => {
+    assert.deepEqual(Object.keys(api).sort(), [...INDEX].sort());
+  });
+
+  it("asyncio-ts/testing exports exactly the pinned names", () => {
+    assert.deepEqual(Object.keys(testing).sort(), [...TESTING].sort());
+  });
+
+  it("package.json exposes only the two entry points (deep imports are blocked)", () => {
+    assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./package.json", "./testing"]);
+  });
+
+  it("every exported function and class has a name", () => {
+    for (const [name, value] of Object.entries(api)) {
+      if (typeof value === "function") assert.ok(value.name.length > 0, name);
+    }
+  });
+});
