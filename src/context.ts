@@ -15,6 +15,9 @@ import { formatRepr, inspectCustom, reprValue } from "./internal/inspect.js";
 import { describe } from "./internal/validate.js";
 
 const MISSING: unique symbol = Symbol("MISSING");
+
+/** The map of every empty context: shared, so it is copied before the first write. */
+const EMPTY = new Map<ContextVar<unknown>, unknown>();
 type Missing = typeof MISSING;
 
 /**
@@ -31,8 +34,8 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
 
   /** An empty context. Use {@link copyContext} to copy the current one. */
   constructor() {
-    this.#vars = new Map();
-    this.#shared = false;
+    this.#vars = EMPTY;
+    this.#shared = true;
   }
 
   /**
@@ -49,7 +52,7 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
       throw new RuntimeError(`cannot enter context: ${this.toString()} is already entered`);
     }
     const outer = frameStorage.getStore();
-    const frame: Frame = { task: outer?.task ?? null, context: this };
+    const frame: Frame = { _frameTask: outer === undefined ? null : outer._frameTask, _context: this };
     this.#entered = true;
     try {
       return frameStorage.run(frame, fn, ...args);
@@ -62,7 +65,6 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
   copy(): Context {
     const copy = new Context();
     copy.#vars = this.#vars;
-    copy.#shared = true;
     this.#shared = true;
     return copy;
   }
@@ -133,7 +135,7 @@ let callbackContext: Context | null = null;
 /** @internal The context that `ContextVar.get()` reads now. */
 export function currentContext(): Context {
   const frame = frameStorage.getStore();
-  if (frame !== undefined) return frame.context;
+  if (frame !== undefined) return frame._context;
   return callbackContext ?? outsideContext;
 }
 

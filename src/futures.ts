@@ -53,29 +53,33 @@ const unretrieved = new FinalizationRegistry<Unretrieved>((held) => {
   });
 });
 
+/** The settled outcome kept for a `then()` chain that comes later. */
+const FULFILLED = 1;
+const REJECTED = 2;
+
+/** The promise side of an {@link AwaitRecord}, made only when someone chains on it. */
+interface ChainState {
+  promise: Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
+
 /**
  * @internal One `then(onOk, onErr)` on a future: a ready-queue item when the future completes,
- * and the thenable `then` returns (a promise is made only if someone chains on it, so `await`
- * allocates none).
+ * and the thenable `then` returns. The promise behind that thenable is made only if someone
+ * chains on it, so a plain `await` allocates nothing but this record.
+ *
+ * Once settled, `_onOk` holds the outcome and `_onErr` says which kind it is (the handlers are
+ * not needed any more), so a late `then()` on the record still sees the outcome.
  */
 export class AwaitRecord implements ReadyItem, Chained<unknown> {
   _future: Future<unknown>;
   _task: Task<unknown> | null;
-  _onOk: ((value: never) => unknown) | null | undefined;
-  _onErr: ((reason: never) => unknown) | null | undefined;
-  /** 0: not settled; 1: fulfilled; 2: rejected. */
-  _outcome: 0 | 1 | 2 = 0;
-  _value: unknown = undefined;
-  _promise: Promise<unknown> | null = null;
-  _resolve: ((value: unknown) => void) | null = null;
-  _reject: ((reason: unknown) => void) | null = null;
+  _onOk: unknown;
+  _onErr: unknown;
+  _chain: ChainState | null = null;
 
-  constructor(
-    future: Future<unknown>,
-    task: Task<unknown> | null,
-    onOk: ((value: never) => unknown) | null | undefined,
-    onErr: ((reason: never) => unknown) | null | undefined,
-  ) {
+  constructor(future: Future<unknown>, task: Task<unknown> | null, onOk: unknown, onErr: unknown) {
     this._future = future;
     this._task = task;
     this._onOk = onOk;
@@ -116,8 +120,6 @@ export class AwaitRecord implements ReadyItem, Chained<unknown> {
 
   _settle(ok: boolean, value: unknown): void {
     const handler = ok ? this._onOk : this._onErr;
-    this._onOk = null;
-    this._onErr = null;
     let outcomeOk = ok;
     let outcome = value;
     if (typeof handler === "function") {
@@ -129,47 +131,59 @@ export class AwaitRecord implements ReadyItem, Chained<unknown> {
         outcomeOk = false;
       }
     }
-    this._outcome = outcomeOk ? 1 : 2;
-    this._value = outcome;
-    if (this._resolve !== null) {
-      if (outcomeOk) this._resolve(outcome);
-      else (this._reject as (reason: unknown) => void)(outcome);
-      this._resolve = null;
-      this._reject = null;
+    this._onOk = outcome;
+    this._onErr = outcomeOk ? FULFILLED : REJECTED;
+    const chain = this._chain;
+    if (chain !== null) {
+      if (outcomeOk) chain.resolve(outcome);
+      else chain.reject(outcome);
     }
   }
 
-  #chain(): Promise<unknown> {
-    if (this._promise === null) {
-      if (this._outcome === 1) this._promise = Promise.resolve(this._value);
-      else if (this._outcome === 2) this._promise = Promise.reject(this._value);
-      else {
-        this._promise = new Promise<unknown>((resolve, reject) => {
-          this._resolve = resolve;
-          this._reject = reject;
-        });
-      }
+  #promise(): Promise<unknown> {
+    if (this._chain === null) {
+      const chain = { resolve: null, reject: null, promise: null } as unknown as ChainState;
+      chain.promise = new Promise<unknown>((resolve, reject) => {
+        chain.resolve = resolve;
+        chain.reject = reject;
+      });
+      this._chain = chain;
+      if (this._onErr === FULFILLED) chain.resolve(this._onOk);
+      else if (this._onErr === REJECTED) chain.reject(this._onOk);
     }
-    return this._promise;
+    return this._chain.promise;
   }
 
   then<R1 = unknown, R2 = never>(
     onfulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.#chain().then(onfulfilled, onrejected);
+    return this.#promise().then(onfulfilled, onrejected);
   }
 
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<unknown> {
-    return this.#chain().catch(onrejected);
+    return this.#promise().catch(onrejected);
   }
 
   finally(onfinally?: (() => void) | null): Promise<unknown> {
-    return this.#chain().finally(onfinally);
+    return this.#promise().finally(onfinally);
   }
 
   toString(): string {
     return `<await ${this._future.toString()}>`;
+  }
+}
+
+/**
+ * @internal A task whose coroutine is a library future (a thunk returned `sleep(1)`,
+ * `event.wait()`, another task): the task follows the future with this one record, no promise.
+ */
+export class TaskFollowRecord extends AwaitRecord {
+  override _settle(ok: boolean, value: unknown): void {
+    const task = this._task as Task<unknown>;
+    this._task = null;
+    if (ok) task._onReturn(value);
+    else task._onThrow(value);
   }
 }
 
@@ -212,6 +226,10 @@ export interface FutureOptions {
   loop?: EventLoop;
 }
 
+function isLoop(value: unknown): value is EventLoop {
+  return typeof (value as { _enqueue?: unknown })._enqueue === "function";
+}
+
 /**
  * A result that is not there yet: something sets it later with `setResult` or `setException`,
  * or cancels it. Awaiting a future waits for that.
@@ -241,9 +259,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _cb0: CallbackRecord | null = null;
   /** @internal */ _cbs: CallbackRecord[] | null = null;
 
-  constructor(options?: FutureOptions) {
-    if (options !== undefined) checkOptions("options", options);
-    this._loop = options?.loop ?? getRunningLoop();
+  /** A pending future of `options.loop` (or of the loop given directly), default the running loop. */
+  constructor(options?: FutureOptions | EventLoop) {
+    if (options === undefined) this._loop = getRunningLoop();
+    else if (isLoop(options)) this._loop = options;
+    else {
+      checkOptions("options", options);
+      this._loop = options.loop ?? getRunningLoop();
+    }
   }
 
   /** Whether the future has a result, an error, or was cancelled. */
@@ -389,14 +412,19 @@ export class Future<T = unknown> implements PromiseLike<T> {
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Chained<R1 | R2> {
     const frame = frameStorage.getStore();
-    let task = frame === undefined ? null : frame.task;
+    let task = frame === undefined ? null : frame._frameTask;
     if (task !== null && task._state !== "pending") task = null;
-    const record = new AwaitRecord(
-      this as Future<unknown>,
-      task,
-      onfulfilled as ((value: never) => unknown) | null | undefined,
-      onrejected as ((reason: never) => unknown) | null | undefined,
-    );
+    const record = new AwaitRecord(this as Future<unknown>, task, onfulfilled, onrejected);
+    this._await(record);
+    return record as Chained<R1 | R2>;
+  }
+
+  /**
+   * @internal Suspends `record._task` (if any) on this future: records the future as the
+   * task's waiter, and delivers a cancel that arrived while the task ran foreign code.
+   */
+  _await(record: AwaitRecord): void {
+    const task = record._task;
     if (this._state !== "pending") {
       // Awaiting a finished future costs microtasks only, never a loop iteration.
       queueMicrotask(() => record._deliver());
@@ -408,11 +436,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
       this._addRecord(record);
       if (task !== null) {
         task._addWaiter(this as Future<unknown>);
-        // A cancel that arrived while the task ran foreign code is delivered at this await.
         if (task._mustCancel && this.cancel(task._cancelMessage)) task._mustCancel = false;
       }
     }
-    return record as Chained<R1 | R2>;
   }
 
   /** @internal */
@@ -531,7 +557,7 @@ export class Waiter<T> extends Future<T> {
     queue: WaiterQueue<Waiter<T>, T> | null,
     onLost: ((value: T) => void) | null,
   ) {
-    super({ loop });
+    super(loop);
     this.#queue = queue;
     this.#onLost = onLost;
     queue?.push(this);
@@ -565,7 +591,7 @@ export function isFuture(value: unknown): value is Future<unknown> {
  * waiting, not the work behind the promise (as `asyncio.wrap_future`).
  */
 export function _wrapThenable<T>(thenable: PromiseLike<T>, loop: EventLoop): Future<T> {
-  const future = new Future<T>({ loop });
+  const future = new Future<T>(loop);
   thenable.then(
     (value) => {
       if (future._state === "pending") future.setResult(value);

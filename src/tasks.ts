@@ -25,7 +25,7 @@ import { CancelledError, RuntimeError, cancellationOf } from "./errors.js";
 import type { ReadyItem, TimerEntry } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
 import { type Frame, frameStorage, getRunningLoop } from "./events/running.js";
-import { Future, _wrapThenable, isFuture } from "./futures.js";
+import { Future, TaskFollowRecord, _wrapThenable, isFuture } from "./futures.js";
 import { checkDelay, checkOptions, describe, isThenable } from "./internal/validate.js";
 
 /** A function that starts the work and returns something to await. The normal way to hand work to a task. */
@@ -84,12 +84,15 @@ function warnWrappedPromise(loop: EventLoop, op: string): void {
  *
  * asyncio: `asyncio.Task`.
  */
-export class Task<T = unknown> extends Future<T> implements ReadyItem {
+export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /** @internal */ readonly _coro: Awaitable<T>;
   /** @internal What the first step awaits when `coro` was a promise or a future. */
   _awaited: PromiseLike<T> | null = null;
-  /** @internal */ readonly _frame: Frame;
-  /** @internal */ _name: string;
+  /** @internal The context the task runs in (the task is its own frame). */
+  readonly _context: Context;
+  /** @internal The name given, or `null` for the default `Task-<_id>` (made on demand). */
+  _name: string | null;
+  /** @internal */ readonly _id: number;
   /** @internal */ _started = false;
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
@@ -97,12 +100,18 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem {
   /** @internal */ _futWaiter: Future<unknown> | null = null;
   /** @internal */ _extraWaiters: Set<Future<unknown>> | null = null;
   /** @internal */ _abort: AbortController | null = null;
+  /** @internal Links of the loop's list of live tasks. */
+  _prevTask: Task<unknown> | null = null;
+  /** @internal */ _nextTask: Task<unknown> | null = null;
 
-  /** @internal Use `createTask` or `loop.createTask`. */
-  constructor(coro: Awaitable<T>, options: TaskOptions & { loop?: EventLoop } = {}) {
-    checkOptions("options", options);
-    const loop = options.loop ?? getRunningLoop();
-    super({ loop });
+  /**
+   * @internal Use `createTask` or `loop.createTask`. (`options.loop` is accepted for task
+   * factories; the third argument is the fast path.)
+   */
+  constructor(coro: Awaitable<T>, options?: TaskOptions & { loop?: EventLoop }, eventLoop?: EventLoop) {
+    if (options !== undefined) checkOptions("options", options);
+    const loop = eventLoop ?? options?.loop ?? getRunningLoop();
+    super(loop);
     this._coro = coro;
     if (typeof coro !== "function" && !isCoroutine(coro)) {
       if (isFuture(coro)) {
@@ -117,18 +126,16 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem {
         );
       }
     }
-    const name = options.name;
+    const name = options?.name;
     if (name !== undefined && typeof name !== "string") {
       throw new TypeError(`\`name\` must be a string, got ${describe(name)}`);
     }
-    const context = options.context;
-    this._frame = {
-      task: this as Task<unknown>,
-      context: context === undefined ? currentContext().copy() : context,
-    };
-    this._name = name ?? `Task-${++taskCounter}`;
-    loop._tasks.add(this as Task<unknown>);
-    if (options.eagerStart === true && loop.isRunning()) this._run();
+    const context = options?.context;
+    this._context = context === undefined ? currentContext().copy() : context;
+    this._name = name ?? null;
+    this._id = ++taskCounter;
+    loop._linkTask(this as Task<unknown>);
+    if (options?.eagerStart === true && loop.isRunning()) this._run();
     else loop._enqueue(this);
   }
 
@@ -144,11 +151,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem {
       return;
     }
     this._loop._resumed = true;
-    try {
-      frameStorage.run(this._frame, startTask, this as Task<unknown>);
-    } catch (error) {
-      this._onThrow(error);
-    }
+    frameStorage.run(this as Task<unknown>, startTask, this as Task<unknown>);
   }
 
   /** @internal The coroutine returned. */
@@ -167,32 +170,38 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem {
         task: this as Task<unknown>,
       });
     }
-    this._finishWith(() => Future.prototype.setResult.call(this, value));
+    this._detach();
+    Future.prototype.setResult.call(this, value);
   }
 
   /** @internal The coroutine threw. */
   _onThrow(error: unknown): void {
     if (this._state !== "pending") return;
     const cancelled = cancellationOf(error);
-    if (cancelled !== null) this._finishCancelled(cancelled);
-    else this._finishWith(() => Future.prototype.setException.call(this, error));
+    if (cancelled !== null) {
+      this._finishCancelled(cancelled);
+    } else {
+      this._detach();
+      Future.prototype.setException.call(this, error);
+    }
   }
 
-  /** @internal */
+  /** @internal Ends the task cancelled, with `error` when one escaped its coroutine. */
   _finishCancelled(error: CancelledError | null): void {
-    this._finishWith(() => {
-      if (error !== null) this._cancelledError = error;
-      this._state = "cancelled";
-      this._cancelMessage = error === null ? this._cancelMessage : error.message;
-      this._scheduleCallbacks();
-    });
+    this._detach();
+    if (error !== null) {
+      this._cancelledError = error;
+      this._cancelMessage = error.message;
+    }
+    this._state = "cancelled";
+    this._scheduleCallbacks();
   }
 
-  _finishWith(complete: () => void): void {
-    this._loop._tasks.delete(this as Task<unknown>);
+  /** @internal The task is finishing: the loop lets go of it, and it of its waiters. */
+  _detach(): void {
+    this._loop._unlinkTask(this as Task<unknown>);
     this._futWaiter = null;
     this._extraWaiters = null;
-    complete();
   }
 
   /**
@@ -294,9 +303,14 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem {
     return controller.signal;
   }
 
-  /** The task's name. */
+  /** @internal As a frame, a task is its own task. */
+  get _frameTask(): Task<unknown> {
+    return this as Task<unknown>;
+  }
+
+  /** The task's name (`Task-N` unless one was given). */
   getName(): string {
-    return this._name;
+    return this._name ?? `Task-${this._id}`;
   }
 
   /** Renames the task. */
@@ -311,7 +325,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem {
 
   /** The context the task runs in. */
   getContext(): Context {
-    return this._frame.context;
+    return this._context;
   }
 
   /** @internal */
@@ -342,7 +356,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem {
 
   /** @internal */
   _nameForRepr(): string {
-    return `'${this._name}'`;
+    return `'${this.getName()}'`;
   }
 
   /** @internal */
@@ -364,23 +378,37 @@ function describeCoro(coro: unknown): string {
   return "promise";
 }
 
-/** Runs inside the task's frame: start the work and follow its outcome. */
+/**
+ * Runs inside the task's frame: starts the work and follows its outcome. A library future is
+ * followed with one record (no promise: that keeps a blocked `createTask(() => ev.wait())`
+ * small); a promise through `then`.
+ */
 function startTask(task: Task<unknown>): void {
-  const coro = task._coro;
   let awaitable: unknown;
-  if (task._awaited !== null) awaitable = task._awaited;
-  else if (isCoroutine(coro)) awaitable = (coro as Coroutine<unknown>)._start();
-  else awaitable = (coro as Thunk<unknown>)();
-  if (!isThenable(awaitable)) {
-    throw new TypeError(
-      `the thunk of ${task.toString()} returned ${describe(awaitable)}; a thunk must return ` +
-        "an awaitable (a promise, a Future, a coroutine)",
+  try {
+    const coro = task._coro;
+    if (task._awaited !== null) awaitable = task._awaited;
+    else if (isCoroutine(coro)) awaitable = (coro as Coroutine<unknown>)._start();
+    else awaitable = (coro as Thunk<unknown>)();
+    if (!isThenable(awaitable)) {
+      throw new TypeError(
+        `the thunk of ${task.toString()} returned ${describe(awaitable)}; a thunk must return ` +
+          "an awaitable (a promise, a Future, a coroutine)",
+      );
+    }
+  } catch (error) {
+    task._onThrow(error);
+    return;
+  }
+  if (awaitable instanceof Future) {
+    awaitable._await(new TaskFollowRecord(awaitable as Future<unknown>, task, null, null));
+  } else {
+    // Measured: two closures hold less than an async function awaiting the promise.
+    awaitable.then(
+      (value) => task._onReturn(value),
+      (error: unknown) => task._onThrow(error),
     );
   }
-  awaitable.then(
-    (value) => task._onReturn(value),
-    (error: unknown) => task._onThrow(error),
-  );
 }
 
 /**
@@ -412,7 +440,7 @@ export function createTask<T>(coro: Awaitable<T>, options?: TaskOptions): Task<T
  */
 export function currentTask(loop?: EventLoop): Task<unknown> | null {
   const frame = frameStorage.getStore();
-  const task = frame === undefined ? null : frame.task;
+  const task = frame === undefined ? null : frame._frameTask;
   if (task === null || task._state !== "pending") return null;
   if (loop !== undefined && task._loop !== loop) return null;
   return task as Task<unknown>;
@@ -424,7 +452,7 @@ export function currentTask(loop?: EventLoop): Task<unknown> | null {
  * asyncio: `asyncio.all_tasks(loop=None)`.
  */
 export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
-  return new Set((loop ?? getRunningLoop())._tasks);
+  return new Set((loop ?? getRunningLoop())._liveTasks());
 }
 
 /**
@@ -465,7 +493,7 @@ class SleepFuture<T> extends Future<T> implements TimerEntry {
   readonly #value: T;
 
   constructor(loop: EventLoop, when: number, value: T) {
-    super({ loop });
+    super(loop);
     this._when = when;
     this.#value = value;
     loop._addTimer(this);
@@ -491,7 +519,7 @@ class YieldFuture<T> extends Future<T> implements ReadyItem {
   readonly #value: T;
 
   constructor(loop: EventLoop, value: T) {
-    super({ loop });
+    super(loop);
     this.#value = value;
     loop._enqueue(this);
   }
@@ -535,7 +563,7 @@ export function sleep<T>(delay: number, result?: T): Future<T | undefined> {
  * asyncio: `asyncio.eager_task_factory` (3.12).
  */
 export function eagerTaskFactory<T>(loop: EventLoop, coro: Awaitable<T>, options: TaskOptions): Task<T> {
-  return new Task<T>(coro, { ...options, loop, eagerStart: true });
+  return new Task<T>(coro, { ...options, eagerStart: true }, loop);
 }
 
 /**

@@ -33,7 +33,7 @@ import { checkDelay, checkFunction, describe } from "../internal/validate.js";
 import { type Awaitable, type TaskOptions, Task, ensureFuture } from "../tasks.js";
 import { type Clock, type ClockHost, RealClock } from "./clock.js";
 import { type ReadyItem, type TimerEntry, Handle, TimerHandle } from "./handles.js";
-import { _getRunningLoop, _setRunningLoop, frameStorage } from "./running.js";
+import { _getRunningLoop, _runOutsideFrame, _setRunningLoop } from "./running.js";
 
 /** What an exception handler is told: a message and, as they apply, the objects involved. */
 export interface ExceptionContext {
@@ -116,8 +116,42 @@ export class EventLoop implements ClockHost {
 
   /** @internal Set by a ready item that resumed awaiting code: drain microtasks before the next. */
   _resumed = false;
-  /** @internal Tasks not yet done. The loop holds them strongly: a running task never vanishes. */
-  readonly _tasks = new Set<Task<unknown>>();
+  /**
+   * @internal Tasks not yet done, as an intrusive doubly-linked list through the tasks' own
+   * `_prevTask`/`_nextTask` fields (cheaper than a Set on the task hot path). The loop holds
+   * them strongly: a running task never vanishes.
+   */
+  _firstTask: Task<unknown> | null = null;
+  /** @internal */ _taskCount = 0;
+
+  /** @internal */
+  _linkTask(task: Task<unknown>): void {
+    const first = this._firstTask;
+    task._nextTask = first;
+    if (first !== null) first._prevTask = task;
+    this._firstTask = task;
+    this._taskCount++;
+  }
+
+  /** @internal */
+  _unlinkTask(task: Task<unknown>): void {
+    const prev = task._prevTask;
+    const next = task._nextTask;
+    if (prev !== null) prev._nextTask = next;
+    else if (this._firstTask === task) this._firstTask = next;
+    else return; // not linked
+    if (next !== null) next._prevTask = prev;
+    task._prevTask = null;
+    task._nextTask = null;
+    this._taskCount--;
+  }
+
+  /** @internal The tasks not yet done, oldest first. */
+  _liveTasks(): Task<unknown>[] {
+    const tasks: Task<unknown>[] = [];
+    for (let t = this._firstTask; t !== null; t = t._nextTask) tasks.push(t);
+    return tasks.reverse();
+  }
 
   /**
    * Callbacks that run longer than this many seconds are logged in debug mode (default 0.1).
@@ -286,7 +320,7 @@ export class EventLoop implements ClockHost {
 
   /** A new pending {@link Future} bound to this loop. asyncio: `loop.create_future()`. */
   createFuture<T = unknown>(): Future<T> {
-    return new Future<T>({ loop: this });
+    return new Future<T>(this);
   }
 
   /**
@@ -295,11 +329,11 @@ export class EventLoop implements ClockHost {
    *
    * asyncio: `loop.create_task(coro, *, name=None, context=None)`.
    */
-  createTask<T>(coro: Awaitable<T>, options: TaskOptions = {}): Task<T> {
+  createTask<T>(coro: Awaitable<T>, options?: TaskOptions): Task<T> {
     this.#checkClosed();
     const factory = this.#taskFactory;
-    if (factory === null) return new Task<T>(coro, { ...options, loop: this });
-    return factory(this, coro, options);
+    if (factory === null) return new Task<T>(coro, options, this);
+    return factory(this, coro, options ?? {});
   }
 
   /**
@@ -431,7 +465,7 @@ export class EventLoop implements ClockHost {
       }
       target = this.#defaultExecutor;
     }
-    const future = new Future<Awaited<R>>({ loop: this });
+    const future = new Future<Awaited<R>>(this);
     const promise = target.submit(fn, ...args);
     promise.then(
       (value) => {
@@ -563,7 +597,7 @@ export class EventLoop implements ClockHost {
   #scheduleIdleCheck(): void {
     if (this.#idleCheckScheduled || this.#idleWaiters.length === 0) return;
     this.#idleCheckScheduled = true;
-    frameStorage.exit(() => setImmediate(this.#idleCheck));
+    _runOutsideFrame(() => setImmediate(this.#idleCheck));
   }
 
   #idleCheck = (): void => {
@@ -611,7 +645,7 @@ export class EventLoop implements ClockHost {
     this.#todo = this.#ready.length;
     this.#inIteration = true;
     // Callbacks run outside any task's frame, whatever frame scheduled the iteration.
-    frameStorage.exit(this.#runCallbacks);
+    _runOutsideFrame(this.#runCallbacks);
   }
 
   /** Step 2 and 3: runs ready callbacks, pausing for a microtask drain after a wake-up. */
@@ -688,7 +722,7 @@ export class EventLoop implements ClockHost {
   toString(): string {
     const parts: string[] = [this.#state];
     if (this.#debug) parts.push("debug");
-    parts.push(`ready=${this.#ready.length}`, `timers=${this.#timers.size}`, `tasks=${this._tasks.size}`);
+    parts.push(`ready=${this.#ready.length}`, `timers=${this.#timers.size}`, `tasks=${this._taskCount}`);
     return formatRepr("EventLoop", parts);
   }
 
