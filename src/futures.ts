@@ -360,15 +360,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /**
    * Adds `fn(future)` to run (scheduled with `callSoon`) once the future is done, in the order
-   * callbacks were added; at once (next iteration) when it is done already. It runs in the
-   * context current now, or in `options.context`.
+   * callbacks were added; at once (next iteration) when it is done already. It runs in a copy
+   * of the context current now, or in `options.context`.
    */
   addDoneCallback(fn: (future: this) => unknown, options?: { context?: Context }): void {
     checkFunction("fn", fn);
     const record = new DoneCallback(
       this as Future<unknown>,
       fn as (future: never) => unknown,
-      options?.context ?? currentContext(),
+      options?.context ?? currentContext().copy(),
     );
     if (this._state !== "pending") this._loop._enqueue(record);
     else this._addRecord(record);

@@ -254,7 +254,8 @@ export class EventLoop implements ClockHost {
 
   /**
    * Schedules `callback(...args)` for the next iteration, after the callbacks already
-   * scheduled (FIFO). It runs in the context that is current now.
+   * scheduled (FIFO). It runs in a copy of the context that is current now (so what it sets
+   * with `ContextVar.set()` stays its own).
    *
    * @throws {RuntimeError} when the loop is closed.
    *
@@ -263,7 +264,7 @@ export class EventLoop implements ClockHost {
   callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
     this.#checkClosed();
     checkFunction("callback", callback);
-    const handle = new Handle(callback as never, args, this, currentContext());
+    const handle = new Handle(callback as never, args, this, currentContext().copy());
     this._enqueue(handle);
     return handle;
   }
@@ -303,7 +304,7 @@ export class EventLoop implements ClockHost {
     if (typeof callback !== "function") {
       throw new TypeError(`${op}: \`callback\` must be a function, got ${describe(callback)}`);
     }
-    const handle = new TimerHandle(when, callback as never, args, this, currentContext());
+    const handle = new TimerHandle(when, callback as never, args, this, currentContext().copy());
     this._addTimer(handle);
     return handle;
   }
