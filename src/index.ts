@@ -112,3 +112,16 @@ export { type RunOptions, Runner, run } from "./runners.js";
 // Subprocesses (src/subprocess/)
 
 // Threads (src/threads/)
+export { ConcurrentFuture, type ConcurrentFutureState } from "./threads/concurrent-future.js";
+export {
+  type ShutdownOptions,
+  ThreadPoolExecutor,
+  type ThreadPoolExecutorOptions,
+} from "./threads/executor.js";
+export {
+  type ModuleFunction,
+  type ModuleFunctionInfo,
+  moduleFunction,
+} from "./threads/module-function.js";
+export { runCoroutineThreadsafe } from "./threads/threadsafe.js";
+export { toThread } from "./threads/to-thread.js";

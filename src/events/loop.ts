@@ -441,8 +441,9 @@ export class EventLoop implements ClockHost {
    * Runs `fn(...args)` in `executor` (the default worker-thread pool when `null`) and resolves
    * to its result. See `toThread` for what a function can do in a worker.
    *
-   * Cancellation: cancelling the awaiting task stops the waiting; work already running in a
-   * thread finishes on its own.
+   * **Cancellation**: cancelling the awaiting task (or the returned future) stops the waiting;
+   * a call the executor has not started yet is dropped; work already running in a thread
+   * finishes on its own.
    *
    * asyncio: `loop.run_in_executor(executor, func, *args)`.
    */
@@ -468,6 +469,14 @@ export class EventLoop implements ClockHost {
     }
     const future = new Future<Awaited<R>>(this);
     const promise = target.submit(fn, ...args);
+    // Forward a cancel to the executor, as asyncio's wrap_future does: a call not yet started
+    // is dropped (an executor's result may have a `cancel()`, like ConcurrentFuture's).
+    const cancel = (promise as { cancel?: unknown }).cancel;
+    if (typeof cancel === "function") {
+      future._addInternalCallback((f) => {
+        if (f.cancelled()) cancel.call(promise);
+      });
+    }
     promise.then(
       (value) => {
         if (!future.done()) future.setResult(value);

@@ -1,0 +1,87 @@
+/**
+ * Helpers for the core runtime's tests (loop, futures, tasks, context): CPython's
+ * `test_utils.run_briefly`/`run_once`, exception-handler capture, and garbage collection that
+ * waits for FinalizationRegistry callbacks.
+ */
+import { spawnSync } from "node:child_process";
+import { setTimeout as delay } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import type { EventLoop, ExceptionContext } from "../../src/index.js";
+
+/**
+ * Runs `loop` until a task that does nothing is done: a couple of iterations, as CPython's
+ * `test_utils.run_briefly`.
+ */
+export async function runBriefly(loop: EventLoop): Promise<void> {
+  await loop.runUntilComplete(async () => {});
+}
+
+/** Runs exactly one iteration of `loop` (CPython's idiom `call_soon(stop); run_forever()`). */
+export async function runOnce(loop: EventLoop): Promise<void> {
+  loop.callSoon(() => loop.stop());
+  await loop.runForever();
+}
+
+/** Sets an exception handler on `loop` that records every context it gets. */
+export function captureExceptions(loop: EventLoop): ExceptionContext[] {
+  const seen: ExceptionContext[] = [];
+  loop.setExceptionHandler((_loop, context) => {
+    seen.push(context);
+  });
+  return seen;
+}
+
+/** The `--expose-gc` collector; the test scripts always pass the flag. */
+export function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect === undefined) throw new Error("run the tests with --expose-gc");
+  collect();
+}
+
+/**
+ * Collects garbage until `done()` is true, giving FinalizationRegistry callbacks (which run
+ * asynchronously after a collection) a turn each time; gives up after `rounds` tries.
+ * Returns whether `done()` became true.
+ */
+export async function collectUntil(done: () => boolean, rounds = 100): Promise<boolean> {
+  for (let i = 0; i < rounds; i++) {
+    if (done()) return true;
+    gc();
+    await delay(1);
+  }
+  return done();
+}
+
+/** Collects garbage a few times, letting finalizers run (for "nothing is reported" checks). */
+export async function collectGarbage(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    gc();
+    await delay(1);
+  }
+}
+
+/** What a child process run of test/fixtures/loop-scenarios.ts printed and how it ended. */
+export interface ScenarioRun {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string[];
+  stderr: string;
+}
+
+/**
+ * Runs `scenario` of test/fixtures/loop-scenarios.ts in a child process (real time; the
+ * fixture gives up after 10 seconds) and returns its output lines and exit status.
+ */
+export function runScenario(scenario: string): ScenarioRun {
+  const fixture = fileURLToPath(new URL("../fixtures/loop-scenarios.ts", import.meta.url));
+  const child = spawnSync(process.execPath, ["--import", "tsx", fixture, scenario], {
+    encoding: "utf8",
+    timeout: 20_000,
+  });
+  return {
+    status: child.status,
+    signal: child.signal,
+    stdout: child.stdout.split("\n").filter((line) => line !== ""),
+    stderr: child.stderr,
+  };
+}
