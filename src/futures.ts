@@ -334,6 +334,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._exception = exception;
     this._hasException = true;
     this._logPending = true;
+    // V8 keeps an error's raw stack frames, receivers included, until `.stack` is read: read it
+    // now, or an error thrown in a task's first step would keep that task alive forever.
+    if (exception instanceof Error) void exception.stack;
     unretrieved.register(
       this,
       { loop: this._loop, exception, description: this.toString(), kind: this._kind() },

@@ -19,6 +19,7 @@
  * - `_numCancelsRequested` counts `cancel()` calls minus `uncancel()` calls; `uncancel()` down
  *   to zero withdraws a cancel not yet delivered (3.13).
  */
+import { fileURLToPath } from "node:url";
 import { type Context, currentContext } from "./context.js";
 import { Coroutine, isCoroutine } from "./coroutines.js";
 import { CancelledError, RuntimeError, cancellationOf } from "./errors.js";
@@ -56,10 +57,22 @@ export interface TaskOptions {
 
 let taskCounter = 0;
 
+/** This library's source folder: stack frames from it are not the user's call site. */
+const LIBRARY_DIR = new URL(".", import.meta.url).href;
+
+/** The first stack frame outside this library: where the user called it from. */
+function userCallSite(): string {
+  const lines = new Error().stack?.split("\n").slice(1) ?? [];
+  const outside = lines.find(
+    (line) => !line.includes(LIBRARY_DIR) && !line.includes(fileURLToPath(LIBRARY_DIR)),
+  );
+  return (outside ?? "").trim();
+}
+
 /** Debug mode: say where a promise that already runs was handed over as if it were lazy. */
 function warnWrappedPromise(loop: EventLoop, op: string): void {
   if (!loop.getDebug()) return;
-  const site = new Error().stack?.split("\n").slice(3, 4).join("").trim() ?? "";
+  const site = userCallSite();
   process.emitWarning(
     `${op}() got a promise that is already running: cancelling the result stops the waiting, ` +
       `not the work. Pass a thunk (() => work()) so the work runs inside the task. ${site}`,

@@ -423,8 +423,9 @@ export class EventLoop implements ClockHost {
 
   /**
    * Turns debug mode on or off. In debug mode the loop logs callbacks slower than
-   * `slowCallbackDuration`, coroutine objects that were never awaited, tasks that swallowed
-   * their cancellation, and promises wrapped where a lazy coroutine was expected.
+   * `slowCallbackDuration`, tasks that swallowed their cancellation, and promises wrapped where
+   * a lazy coroutine was expected (naming the call site). Coroutine objects never awaited are
+   * reported in any mode, as Python does.
    */
   setDebug(enabled: boolean): void {
     this.#debug = Boolean(enabled);
