@@ -1,0 +1,294 @@
+/**
+ * The demo runner: runs every program in examples/, one after another, each in its own child
+ * process, and prints a header, the program's output as it comes, and how long it took.
+ *
+ *   npm run demo                  run them all
+ *   npm run demo -- gather wait   only the examples whose file name contains one of the words
+ *   npm run examples              run them all and compare each output with the expected
+ *                                 block at the end of its file; exit 1 when one differs
+ *
+ * Options (after `--` with npm): `--check` (what `npm run examples` passes), `--timeout=SECONDS`
+ * (a program still running after that is killed and counts as failed; default 30).
+ *
+ * Which files run: every examples/*.ts except this one and files whose name starts with `_`
+ * (helpers). The cheat-sheet programs come first, in the cheat sheet's order; the rest follow
+ * alphabetically.
+ *
+ * The expected block (see examples/README.md): the file ends with a run of `//` lines, the
+ * first of which starts with `// Expected output` (the rest of that line is a note); each line
+ * after it is one line of expected standard output, `// ` stripped. In those lines `{num}` stands for
+ * a number (`-?\d+(\.\d+)?`: `0.26`, `8888`, `-15`) and `{any}` for any text, so random sleeps,
+ * timings, ports and clock times can be checked. Everything else is compared literally; trailing
+ * spaces and trailing empty lines are ignored on both sides. Standard error is shown, never
+ * compared; a non-zero exit code is a failure.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { basename, dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const EXAMPLES_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(EXAMPLES_DIR);
+const SELF = basename(fileURLToPath(import.meta.url));
+
+/** The order of the asyncio cheat sheet; a prefix matches `tcp_echo_server.ts`, `tutorial_1.ts`. */
+const ORDER = [
+  "gather",
+  "run",
+  "sleep",
+  "coroutine",
+  "create_task",
+  "concurrent_tasks",
+  "shield",
+  "wait_for",
+  "wait",
+  "as_completed",
+  "to_thread",
+  "run_until_complete",
+  "queue_workers",
+  "producer_consumer",
+  "tcp_echo",
+  "event_listener",
+  "subprocess",
+  "tutorial_",
+];
+
+interface Options {
+  check: boolean;
+  timeout: number;
+  filters: string[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { check: false, timeout: 30, filters: [] };
+  for (const arg of argv) {
+    if (arg === "--check") options.check = true;
+    else if (arg.startsWith("--timeout=")) {
+      const seconds = Number(arg.slice("--timeout=".length));
+      if (!(seconds > 0)) throw new RangeError(`--timeout must be a positive number of seconds, got ${arg}`);
+      options.timeout = seconds;
+    } else if (arg.startsWith("-")) {
+      throw new RangeError(`unknown option ${arg}: use --check, --timeout=SECONDS, or words to filter by`);
+    } else options.filters.push(arg);
+  }
+  return options;
+}
+
+function rank(file: string): number {
+  const name = file.replace(/\.ts$/, "");
+  const exact = ORDER.indexOf(name);
+  if (exact >= 0) return exact;
+  const prefix = ORDER.findIndex((p) => p.endsWith("_") && name.startsWith(p));
+  if (prefix >= 0) return prefix;
+  const family = ORDER.findIndex((p) => name.startsWith(`${p}_`));
+  return family >= 0 ? family : ORDER.length;
+}
+
+function findExamples(filters: readonly string[]): string[] {
+  return readdirSync(EXAMPLES_DIR)
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && f !== SELF && !f.startsWith("_"))
+    .filter((f) => filters.length === 0 || filters.some((w) => f.includes(w)))
+    .sort((x, y) => rank(x) - rank(y) || x.localeCompare(y));
+}
+
+// ---------------------------------------------------------------- expected blocks
+
+const MARKER = /^\/\/ ?expected output\b/i;
+
+/**
+ * The expected lines of an example, or `null` when it has no expected block. The block is the
+ * last run of `//` lines in the file; it starts at its last line that starts with
+ * `// Expected output`.
+ */
+function expectedBlock(source: string): string[] | null {
+  const lines = trimTrailingEmpty(source.replace(/\r\n/g, "\n").split("\n").map((l) => l.trimEnd()));
+  let start = lines.length;
+  while (start > 0 && (lines[start - 1] as string).startsWith("//")) start--;
+  const run = lines.slice(start);
+  let marker = -1;
+  run.forEach((line, i) => {
+    if (MARKER.test(line)) marker = i;
+  });
+  if (marker < 0) return null;
+  return trimTrailingEmpty(run.slice(marker + 1).map((l) => l.replace(/^\/\/ ?/, "")));
+}
+
+function trimTrailingEmpty(lines: string[]): string[] {
+  let end = lines.length;
+  while (end > 0 && lines[end - 1] === "") end--;
+  return lines.slice(0, end);
+}
+
+const PLACEHOLDERS: Record<string, string> = {
+  "{num}": "-?\\d+(?:\\.\\d+)?",
+  "{any}": ".*",
+};
+
+/** The regular expression for one expected line: literal text, `{num}` and `{any}`. */
+function linePattern(expected: string): RegExp {
+  const parts = expected.split(/(\{num\}|\{any\})/);
+  const source = parts
+    .map((part) => PLACEHOLDERS[part] ?? part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join("");
+  return new RegExp(`^${source}$`);
+}
+
+/** The first line (0-based) where `actual` and `expected` differ, or -1 when they match. */
+function firstMismatch(actual: readonly string[], expected: readonly string[]): number {
+  const n = Math.max(actual.length, expected.length);
+  for (let i = 0; i < n; i++) {
+    const got = actual[i];
+    const want = expected[i];
+    if (got === undefined || want === undefined || !linePattern(want).test(got)) return i;
+  }
+  return -1;
+}
+
+function outputLines(text: string): string[] {
+  return trimTrailingEmpty(text.replace(/\r\n/g, "\n").split("\n").map((l) => l.trimEnd()));
+}
+
+// ---------------------------------------------------------------- running
+
+interface Outcome {
+  stdout: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  seconds: number;
+}
+
+let interrupted = false;
+let running: ReturnType<typeof spawn> | null = null;
+
+/** Runs one example with node and tsx, echoing its output as it comes. */
+function runExample(path: string, timeout: number): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, ["--import", "tsx", path], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    running = child;
+    const chunks: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeout * 1000);
+    child.stdout.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      process.stdout.write(chunk);
+    });
+    child.stderr.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      running = null;
+      resolve({
+        stdout: Buffer.concat(chunks).toString("utf8"),
+        code,
+        signal,
+        timedOut,
+        seconds: (performance.now() - started) / 1000,
+      });
+    });
+  });
+}
+
+/** The first sentence of the file's leading comment (`/** … *\/` or `//` lines): what it shows. */
+function summary(source: string): string {
+  const head = source.trimStart();
+  let lines: string[];
+  const doc = /^\/\*\*?([\s\S]*?)\*\//.exec(head);
+  if (doc !== null) lines = (doc[1] as string).split("\n").map((l) => l.replace(/^\s*\* ?/, ""));
+  else {
+    const comment = /^(?:\/\/.*(?:\n|$))+/.exec(head);
+    if (comment === null) return "";
+    lines = comment[0].split("\n").map((l) => l.replace(/^\/\/ ?/, ""));
+  }
+  const paragraph = lines.map((l) => l.trim());
+  const blank = paragraph.findIndex((l, i) => l === "" && i > 0);
+  const text = paragraph.slice(0, blank < 0 ? undefined : blank).join(" ").trim();
+  const end = text.search(/\.(\s|$)/);
+  return end < 0 ? text : text.slice(0, end + 1);
+}
+
+/** What went wrong, or `null` when the example passed. */
+function verdict(outcome: Outcome, expected: string[] | null, check: boolean): string | null {
+  if (outcome.timedOut) return "killed: still running after the timeout";
+  if (outcome.signal !== null) return `ended by signal ${outcome.signal}`;
+  if (outcome.code !== 0) return `exited with code ${outcome.code}`;
+  if (!check) return null;
+  if (expected === null) return "no expected output block (`// Expected output:` lines at the end)";
+  const actual = outputLines(outcome.stdout);
+  const at = firstMismatch(actual, expected);
+  if (at < 0) return null;
+  const show = (line: string | undefined): string => (line === undefined ? "(no line)" : JSON.stringify(line));
+  return (
+    `output differs at line ${at + 1}: expected ${show(expected[at])}, got ${show(actual[at])}\n` +
+    `  expected:\n${expected.map((l, i) => `${i === at ? "  > " : "    "}${l}`).join("\n")}\n` +
+    `  got:\n${actual.map((l, i) => `${i === at ? "  > " : "    "}${l}`).join("\n")}`
+  );
+}
+
+async function main(): Promise<number> {
+  let options: Options;
+  try {
+    options = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  const files = findExamples(options.filters);
+  if (files.length === 0) {
+    console.error(`no example matches ${options.filters.join(", ")}`);
+    return 1;
+  }
+  process.on("SIGINT", () => {
+    // The terminal sends Ctrl-C to the running example too (same process group), which stops
+    // as run() does on Ctrl-C; the demo stops after it. A second Ctrl-C ends the demo at once.
+    if (interrupted) {
+      running?.kill("SIGKILL");
+      process.exit(130);
+    }
+    interrupted = true;
+  });
+
+  const failures: string[] = [];
+  const started = performance.now();
+  for (const file of files) {
+    if (interrupted) break;
+    const path = join(EXAMPLES_DIR, file);
+    const source = readFileSync(path, "utf8");
+    const about = summary(source);
+    console.log(`\n=== ${relative(ROOT, path)}${about === "" ? "" : ` — ${about}`}`);
+    const outcome = await runExample(path, options.timeout);
+    if (outcome.stdout === "") console.log("(no output)");
+    const problem = verdict(outcome, expectedBlock(source), options.check);
+    const checked = options.check && problem === null ? ", output as expected" : "";
+    console.log(`--- ${outcome.seconds.toFixed(2)} s${checked}`);
+    if (problem !== null && !interrupted) {
+      console.log(`FAILED ${file}: ${problem}`);
+      failures.push(file);
+    }
+  }
+
+  const total = ((performance.now() - started) / 1000).toFixed(1);
+  if (interrupted) {
+    console.log("\ninterrupted");
+    return 130;
+  }
+  const what = options.check ? "checked" : "run";
+  if (failures.length === 0) {
+    console.log(`\n${files.length} examples ${what} in ${total} s: all good`);
+    return 0;
+  }
+  console.log(`\n${files.length} examples ${what} in ${total} s: ${failures.length} failed: ${failures.join(", ")}`);
+  return 1;
+}
+
+process.exitCode = await main();
