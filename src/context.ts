@@ -16,6 +16,12 @@ import { describe } from "./internal/validate.js";
 
 const MISSING: unique symbol = Symbol("MISSING");
 
+function checkVariable(variable: unknown): void {
+  if (!(variable instanceof ContextVar)) {
+    throw new TypeError(`\`variable\` must be a ContextVar, got ${describe(variable)}`);
+  }
+}
+
 /** The map of every empty context: shared, so it is copied before the first write. */
 const EMPTY = new Map<ContextVar<unknown>, unknown>();
 type Missing = typeof MISSING;
@@ -27,7 +33,7 @@ type Missing = typeof MISSING;
  *
  * asyncio: `contextvars.Context`.
  */
-export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
+export class Context implements Iterable<[ContextVar<unknown>, unknown]>, Frame {
   #vars: Map<ContextVar<unknown>, unknown>;
   #shared: boolean;
   #entered = false;
@@ -71,12 +77,14 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
 
   /** The value of `variable` in this context, or `defaultValue` when it has none. */
   get<T>(variable: ContextVar<T>, defaultValue?: T): T | undefined {
+    checkVariable(variable);
     const vars = this.#vars as Map<ContextVar<T>, T>;
     return vars.has(variable) ? vars.get(variable) : defaultValue;
   }
 
   /** Whether `variable` has a value in this context. */
   has(variable: ContextVar<unknown>): boolean {
+    checkVariable(variable);
     return this.#vars.has(variable);
   }
 
@@ -99,6 +107,16 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
 
   [Symbol.iterator](): IterableIterator<[ContextVar<unknown>, unknown]> {
     return this.#vars.entries();
+  }
+
+  /** @internal As a frame (a loop callback runs in one), a context belongs to no task. */
+  get _frameTask(): null {
+    return null;
+  }
+
+  /** @internal As a frame, a context is its own context. */
+  get _context(): Context {
+    return this;
   }
 
   /** @internal */
@@ -129,29 +147,10 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
 /** The context of code outside any task and outside any loop callback. */
 const outsideContext = new Context();
 
-/** The context a running loop callback was scheduled from (set while it runs). */
-let callbackContext: Context | null = null;
-
 /** @internal The context that `ContextVar.get()` reads now. */
 export function currentContext(): Context {
   const frame = frameStorage.getStore();
-  if (frame !== undefined) return frame._context;
-  return callbackContext ?? outsideContext;
-}
-
-/** @internal Runs a synchronous loop callback with `context` as the current context. */
-export function _runInCallbackContext<A extends unknown[]>(
-  context: Context,
-  fn: (...args: A) => unknown,
-  args: A,
-): void {
-  const previous = callbackContext;
-  callbackContext = context;
-  try {
-    fn(...args);
-  } finally {
-    callbackContext = previous;
-  }
+  return frame === undefined ? outsideContext : frame._context;
 }
 
 /**

@@ -16,11 +16,11 @@
  * completed but before the task resumed; then the task gets the `CancelledError` instead of
  * the result, as asyncio's task step does (`_must_cancel`).
  */
-import { type Context, _runInCallbackContext, currentContext } from "./context.js";
+import { type Context, currentContext } from "./context.js";
 import { CancelledError, InvalidStateError, RuntimeError } from "./errors.js";
-import type { ReadyItem } from "./events/handles.js";
+import { type ReadyItem, _invokeCallback } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
-import { frameStorage, getRunningLoop } from "./events/running.js";
+import { _runOutsideFrame, frameStorage, getRunningLoop } from "./events/running.js";
 import { formatRepr, inspectCustom, reprValue } from "./internal/inspect.js";
 import { checkFunction, checkOptions, describe } from "./internal/validate.js";
 import type { WaiterQueue } from "./internal/waiters.js";
@@ -40,13 +40,15 @@ const FUTURE_BRAND = Symbol.for("asyncio-ts.future");
 /** An error a failed future has not yet handed to anyone; reported when the future is collected. */
 interface Unretrieved {
   readonly loop: EventLoop;
+  /** The failing task's context: the handler runs in it. */
+  readonly context: Context | null;
   readonly exception: unknown;
   readonly description: string;
   readonly kind: string;
 }
 
 const unretrieved = new FinalizationRegistry<Unretrieved>((held) => {
-  held.loop.callExceptionHandler({
+  held.loop._callExceptionHandlerIn(held.context, {
     message: `${held.kind} exception was never retrieved`,
     exception: held.exception,
     future: held.description,
@@ -91,16 +93,20 @@ export class AwaitRecord implements ReadyItem, Chained<unknown> {
     const future = this._future;
     const task = this._task;
     future._loop._resumed = true;
-    if (task !== null) {
-      task._dropWaiter(future);
-      if (task._mustCancel && task._state === "pending") {
-        // Cancelled after the future completed, before the task resumed: deliver the cancel,
-        // and let a waiting primitive hand the wake-up it gave on to someone else.
-        task._mustCancel = false;
-        if (future._state === "finished" && !future._hasException) future._lostWakeup();
-        this._settle(false, task._makeCancelledError());
-        return;
-      }
+    if (task === null) {
+      this._deliver();
+      return;
+    }
+    // From here on the record must not keep the task alive (it may outlive it in a chain).
+    this._task = null;
+    task._dropWaitRecord(this);
+    if (task._mustCancel && task._state === "pending") {
+      // Cancelled after the future completed, before the task resumed: deliver the cancel,
+      // and let a waiting primitive hand the wake-up it gave on to someone else.
+      task._mustCancel = false;
+      if (future._state === "finished" && !future._hasException) future._lostWakeup();
+      this._settle(false, task._makeCancelledError());
+      return;
     }
     this._deliver();
   }
@@ -179,9 +185,18 @@ export class AwaitRecord implements ReadyItem, Chained<unknown> {
  * `event.wait()`, another task): the task follows the future with this one record, no promise.
  */
 export class TaskFollowRecord extends AwaitRecord {
+  /** The task this record settles (`_task` is cleared when the record runs). */
+  _owner: Task<unknown> | null;
+
+  constructor(future: Future<unknown>, task: Task<unknown>) {
+    super(future, task, null, null);
+    this._owner = task;
+  }
+
   override _settle(ok: boolean, value: unknown): void {
-    const task = this._task as Task<unknown>;
-    this._task = null;
+    const task = this._owner;
+    if (task === null) return;
+    this._owner = null;
     if (ok) task._onReturn(value);
     else task._onThrow(value);
   }
@@ -201,16 +216,13 @@ class DoneCallback implements ReadyItem {
 
   _run(): void {
     const future = this._future;
-    try {
-      if (this._context === null) (this._fn as (f: unknown) => unknown)(future);
-      else _runInCallbackContext(this._context, this._fn as (f: unknown) => unknown, [future]);
-    } catch (exception) {
+    _invokeCallback(this._context, this._fn, [future], (exception) => {
       future._loop.callExceptionHandler({
         message: `Exception in callback ${this._fn.name || "anonymous"}(${future.toString()})`,
         exception,
         future,
       });
-    }
+    });
   }
 
   toString(): string {
@@ -262,6 +274,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** A pending future of `options.loop` (or of the loop given directly), default the running loop. */
   constructor(options?: FutureOptions | EventLoop) {
     if (options === undefined) this._loop = getRunningLoop();
+    else if (options === null || typeof options !== "object") {
+      throw new TypeError(`\`options\` must be an options object, got ${describe(options)}`);
+    }
     else if (isLoop(options)) this._loop = options;
     else {
       checkOptions("options", options);
@@ -339,7 +354,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (exception instanceof Error) void exception.stack;
     unretrieved.register(
       this,
-      { loop: this._loop, exception, description: this.toString(), kind: this._kind() },
+      {
+        loop: this._loop,
+        context: this._reportContext(),
+        exception,
+        description: this.toString(),
+        kind: this._kind(),
+      },
       this,
     );
     this._scheduleCallbacks();
@@ -430,16 +451,24 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const task = record._task;
     if (this._state !== "pending") {
       // Awaiting a finished future costs microtasks only, never a loop iteration.
+      record._task = null;
       queueMicrotask(() => record._deliver());
-    } else if (task === (this as Future<unknown>)) {
-      queueMicrotask(() =>
-        record._settle(false, new RuntimeError(`Task cannot await on itself: ${this.toString()}`)),
-      );
+    } else if (task === null) {
+      this._addRecord(record);
+    } else if (task === (this as Future<unknown>) || task._loop !== this._loop) {
+      record._task = null;
+      const error =
+        task === (this as Future<unknown>)
+          ? new RuntimeError(`Task cannot await on itself: ${this.toString()}`)
+          : new RuntimeError(`Task ${task.toString()} got Future ${this.toString()} attached to a different loop`);
+      queueMicrotask(() => record._settle(false, error));
     } else {
       this._addRecord(record);
-      if (task !== null) {
-        task._addWaiter(this as Future<unknown>);
-        if (task._mustCancel && this.cancel(task._cancelMessage)) task._mustCancel = false;
+      task._addWaitRecord(record);
+      // A cancel that arrived while the task ran foreign code is delivered at this await.
+      if (task._mustCancel && this.cancel(task._cancelMessage)) {
+        task._mustCancel = false;
+        task._cancelDelivered = true;
       }
     }
   }
@@ -500,6 +529,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
   }
 
+  /** @internal The context reports about this future run in (a task's own; none for a future). */
+  _reportContext(): Context | null {
+    return null;
+  }
+
   /** @internal "Future" or "Task", for messages. */
   _kind(): string {
     return "Future";
@@ -527,10 +561,18 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal */
   _callbackNames(): string[] {
-    const names: string[] = [];
-    if (this._cb0 !== null) names.push(this.#describeRecord(this._cb0));
-    if (this._cbs !== null) for (const r of this._cbs) names.push(this.#describeRecord(r));
-    return names;
+    const records: CallbackRecord[] = [];
+    if (this._cb0 !== null) records.push(this._cb0);
+    if (this._cbs !== null) records.push(...this._cbs);
+    // As CPython: the first, a count, and the last when there are more than two.
+    if (records.length > 2) {
+      return [
+        this.#describeRecord(records[0] as CallbackRecord),
+        `<${records.length - 2} more>`,
+        this.#describeRecord(records[records.length - 1] as CallbackRecord),
+      ];
+    }
+    return records.map((r) => this.#describeRecord(r));
   }
 
   toString(): string {
@@ -595,13 +637,17 @@ export function isFuture(value: unknown): value is Future<unknown> {
  */
 export function _wrapThenable<T>(thenable: PromiseLike<T>, loop: EventLoop): Future<T> {
   const future = new Future<T>(loop);
-  thenable.then(
-    (value) => {
-      if (future._state === "pending") future.setResult(value);
-    },
-    (error: unknown) => {
-      if (future._state === "pending") future.setException(error);
-    },
-  );
+  // Outside the caller's frame: Node keeps the frame on the derived promise until it settles,
+  // which would keep the calling task alive as long as the promise pends.
+  _runOutsideFrame(() => {
+    thenable.then(
+      (value) => {
+        if (future._state === "pending") future.setResult(value);
+      },
+      (error: unknown) => {
+        if (future._state === "pending") future.setException(error);
+      },
+    );
+  });
   return future;
 }

@@ -74,13 +74,19 @@ export class Runner {
    * {@link KeyboardInterrupt} (a `CancelledError` if the task caught the interrupt and was
    * cancelled again).
    *
+   * @throws {TypeError} synchronously when `coro` is not an awaitable or a thunk.
    * @throws {RuntimeError} (as a rejection) from inside a running loop, or after `close()`.
    */
-  async run<T>(coro: Awaitable<T>, options: { context?: Context } = {}): Promise<T> {
+  run<T>(coro: Awaitable<T>, options: { context?: Context } = {}): Promise<T> {
+    checkAwaitable("`coro`", coro);
+    checkOptions("options", options);
+    return this.#run(coro, options);
+  }
+
+  async #run<T>(coro: Awaitable<T>, options: { context?: Context }): Promise<T> {
     if (_getRunningLoop() !== null) {
       throw new RuntimeError("Runner.run() cannot be called from a running event loop");
     }
-    checkAwaitable("`coro`", coro);
     this.#lazyInit();
     const loop = this.#loop as EventLoop;
     const task = loop.createTask(coro, { context: options.context ?? (this.#context as Context) });
@@ -184,7 +190,10 @@ async function cancelAllTasks(loop: EventLoop): Promise<void> {
  * running, shuts the default executor down and closes the loop. `main` runs as one task.
  *
  * **Cancellation**: Ctrl-C cancels `main`; `run` then rejects with {@link KeyboardInterrupt}.
- * A second Ctrl-C ends the process at once.
+ * A second Ctrl-C ends the process at once. Unlike Python's loop, which blocks until Ctrl-C,
+ * Node ends a process that has nothing left to wait for: a `main` that waits only on a future
+ * nobody can complete (no timer, socket or child process pending) does not keep it alive, and
+ * the SIGINT listener does not either.
  *
  * @throws {TypeError} synchronously when `main` is not an awaitable or a thunk.
  * @throws {RuntimeError} (as a rejection) when a loop is already running.

@@ -106,6 +106,17 @@ export class TaskGroup {
    * outside cancellation, or nothing.
    */
   async _exit(threw: boolean, error: unknown): Promise<void> {
+    try {
+      await this.#exit(threw, error);
+    } finally {
+      // Errors are heavy and the parent may be long-lived: a group kept by its user (to call
+      // a late `cancel()`) keeps neither (CPython's __aexit__ drops them too).
+      this.#parent = null;
+      this.#errors = [];
+    }
+  }
+
+  async #exit(threw: boolean, error: unknown): Promise<void> {
     this.#phase = "exiting";
     const parent = this.#parent as Task<unknown>;
     let propagate: unknown = threw && isCancellation(error) ? error : null;
@@ -151,7 +162,6 @@ export class TaskGroup {
         parent.uncancel();
         parent.cancel();
       }
-      this.#errors = [];
       throw new ExceptionGroup("unhandled errors in a TaskGroup", errors);
     }
   }
@@ -168,10 +178,10 @@ export class TaskGroup {
     if (task.cancelled() || !task._hasException) return;
     const error = task.exception();
     this.#errors.push(error);
-    const parent = this.#parent as Task<unknown>;
-    if (parent.done()) {
+    const parent = this.#parent;
+    if (parent === null || parent.done()) {
       (this.#loop as EventLoop).callExceptionHandler({
-        message: `Task ${task.toString()} has errored out but its parent task ${parent.toString()} is already completed`,
+        message: `Task ${task.toString()} has errored out but its parent task ${String(parent)} is already completed`,
         exception: error,
         task,
       });
@@ -190,7 +200,7 @@ export class TaskGroup {
     if (this.#tasks.size > 0) parts.push(`tasks=${this.#tasks.size}`);
     if (this.#errors.length > 0) parts.push(`errors=${this.#errors.length}`);
     if (this.#aborting) parts.push("cancelling");
-    else if (this.#phase === "running" || this.#phase === "exiting") parts.push("entered");
+    else if (this.#phase !== "new") parts.push("entered");
     return formatRepr("TaskGroup", parts);
   }
 

@@ -20,13 +20,13 @@
  *   to zero withdraws a cancel not yet delivered (3.13).
  */
 import { fileURLToPath } from "node:url";
-import { type Context, currentContext } from "./context.js";
+import { Context, currentContext } from "./context.js";
 import { Coroutine, isCoroutine } from "./coroutines.js";
 import { CancelledError, RuntimeError, cancellationOf } from "./errors.js";
 import type { ReadyItem, TimerEntry } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
 import { type Frame, frameStorage, getRunningLoop } from "./events/running.js";
-import { Future, TaskFollowRecord, _wrapThenable, isFuture } from "./futures.js";
+import { type AwaitRecord, Future, TaskFollowRecord, _wrapThenable, isFuture } from "./futures.js";
 import { checkDelay, checkOptions, describe, isThenable } from "./internal/validate.js";
 
 /** A function that starts the work and returns something to await. The normal way to hand work to a task. */
@@ -110,8 +110,10 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
   /** @internal */ _cancelDelivered = false;
-  /** @internal */ _futWaiter: Future<unknown> | null = null;
-  /** @internal */ _extraWaiters: Set<Future<unknown>> | null = null;
+  /** @internal The await this task is suspended at (usually the only one). */
+  _waitRecord: AwaitRecord | null = null;
+  /** @internal More awaits at once (`Promise.all`, concurrent branches), or `null`. */
+  _waitRecords: AwaitRecord[] | null = null;
   /** @internal */ _abort: AbortController | null = null;
   /** @internal Links of the loop's list of live tasks. */
   _prevTask: Task<unknown> | null = null;
@@ -144,6 +146,9 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
       throw new TypeError(`\`name\` must be a string, got ${describe(name)}`);
     }
     const context = options?.context;
+    if (context !== undefined && !(context instanceof Context)) {
+      throw new TypeError(`\`context\` must be a Context, got ${describe(context)}`);
+    }
     this._context = context === undefined ? currentContext().copy() : context;
     this._name = name ?? null;
     this._id = ++taskCounter;
@@ -213,8 +218,8 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /** @internal The task is finishing: the loop lets go of it, and it of its waiters. */
   _detach(): void {
     this._loop._unlinkTask(this as Task<unknown>);
-    this._futWaiter = null;
-    this._extraWaiters = null;
+    this._waitRecord = null;
+    this._waitRecords = null;
   }
 
   /**
@@ -250,11 +255,11 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
       controller.abort(new CancelledError(msg ?? ""));
     }
     let reached = false;
-    const waiter = this._futWaiter;
-    if (waiter !== null && waiter.cancel(msg)) reached = true;
-    const extra = this._extraWaiters;
-    if (extra !== null && extra.size > 0) {
-      for (const future of Array.from(extra)) if (future.cancel(msg)) reached = true;
+    const first = this._waitRecord;
+    if (first !== null && first._future.cancel(msg)) reached = true;
+    const more = this._waitRecords;
+    if (more !== null) {
+      for (const record of more.slice()) if (record._future.cancel(msg)) reached = true;
     }
     if (reached) {
       this._cancelDelivered = true;
@@ -341,16 +346,28 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     return this._context;
   }
 
-  /** @internal */
-  _addWaiter(future: Future<unknown>): void {
-    if (this._futWaiter === null) this._futWaiter = future;
-    else if (this._futWaiter !== future) (this._extraWaiters ??= new Set()).add(future);
+  /** @internal The future of the await this task is suspended at, if any. */
+  get _futWaiter(): Future<unknown> | null {
+    return this._waitRecord?._future ?? this._waitRecords?.[0]?._future ?? null;
   }
 
   /** @internal */
-  _dropWaiter(future: Future<unknown>): void {
-    if (this._futWaiter === future) this._futWaiter = null;
-    else if (this._extraWaiters !== null) this._extraWaiters.delete(future);
+  _addWaitRecord(record: AwaitRecord): void {
+    if (this._waitRecord === null && this._waitRecords === null) this._waitRecord = record;
+    else (this._waitRecords ??= []).push(record);
+  }
+
+  /** @internal */
+  _dropWaitRecord(record: AwaitRecord): void {
+    if (this._waitRecord === record) {
+      this._waitRecord = null;
+      return;
+    }
+    const more = this._waitRecords;
+    if (more === null) return;
+    const i = more.indexOf(record);
+    if (i >= 0) more.splice(i, 1);
+    if (more.length === 0) this._waitRecords = null;
   }
 
   /** @internal A pending task's cancel being delivered; a cancelled task's own error. */
@@ -368,6 +385,11 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   }
 
   /** @internal */
+  override _reportContext(): Context {
+    return this._context;
+  }
+
+  /** @internal */
   _nameForRepr(): string {
     return `'${this.getName()}'`;
   }
@@ -375,11 +397,12 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /** @internal */
   override _stateParts(): string[] {
     const parts = super._stateParts();
-    const state = parts.shift() as string;
-    const extra: string[] = [];
-    if (this._state === "pending" && this._numCancelsRequested > 0) extra.push("cancelling");
-    extra.push(`name=${this._nameForRepr()}`, `coro=${describeCoro(this._coro)}`);
-    if (this._futWaiter !== null) extra.push(`wait_for=${this._futWaiter.toString()}`);
+    let state = parts.shift() as string;
+    // As CPython: a pending task with a cancel requested shows "cancelling" instead.
+    if (this._state === "pending" && this._numCancelsRequested > 0) state = "cancelling";
+    const extra: string[] = [`name=${this._nameForRepr()}`, `coro=${describeCoro(this._coro)}`];
+    const waitingFor = this._futWaiter;
+    if (waitingFor !== null) extra.push(`wait_for=${waitingFor.toString()}`);
     return [state, ...extra, ...parts];
   }
 }
@@ -414,7 +437,7 @@ function startTask(task: Task<unknown>): void {
     return;
   }
   if (awaitable instanceof Future) {
-    awaitable._await(new TaskFollowRecord(awaitable as Future<unknown>, task, null, null));
+    awaitable._await(new TaskFollowRecord(awaitable as Future<unknown>, task));
   } else {
     // Measured: two closures hold less than an async function awaiting the promise.
     awaitable.then(
@@ -487,15 +510,15 @@ export function ensureFuture<T>(aw: Awaitable<T>, options?: { loop?: EventLoop }
     }
     return aw as Future<T>;
   }
+  if (typeof aw !== "function" && !isThenable(aw)) {
+    throw new TypeError(
+      `An asyncio.Future, a coroutine or an awaitable is required, got ${describe(aw)}`,
+    );
+  }
   const loop = options?.loop ?? getRunningLoop();
   if (typeof aw === "function" || isCoroutine(aw)) return loop.createTask(aw as Awaitable<T>);
-  if (isThenable(aw)) {
-    warnWrappedPromise(loop, "ensureFuture");
-    return _wrapThenable(aw, loop);
-  }
-  throw new TypeError(
-    `An asyncio.Future, a coroutine or an awaitable is required, got ${describe(aw)}`,
-  );
+  warnWrappedPromise(loop, "ensureFuture");
+  return _wrapThenable(aw, loop);
 }
 
 /** @internal `sleep(delay)` with `delay > 0`: a future that is its own timer. */
@@ -576,7 +599,7 @@ export function sleep<T>(delay: number, result?: T): Future<T | undefined> {
  * asyncio: `asyncio.eager_task_factory` (3.12).
  */
 export function eagerTaskFactory<T>(loop: EventLoop, coro: Awaitable<T>, options: TaskOptions): Task<T> {
-  return new Task<T>(coro, { ...options, eagerStart: true }, loop);
+  return new Task<T>(coro, { ...options, eagerStart: options.eagerStart ?? true }, loop);
 }
 
 /**
@@ -586,5 +609,6 @@ export function eagerTaskFactory<T>(loop: EventLoop, coro: Awaitable<T>, options
 export function createEagerTaskFactory(
   TaskClass: new <T>(coro: Awaitable<T>, options: TaskOptions & { loop: EventLoop }) => Task<T>,
 ): <T>(loop: EventLoop, coro: Awaitable<T>, options: TaskOptions) => Task<T> {
-  return (loop, coro, options) => new TaskClass(coro, { ...options, loop, eagerStart: true });
+  return (loop, coro, options) =>
+    new TaskClass(coro, { ...options, loop, eagerStart: options.eagerStart ?? true });
 }

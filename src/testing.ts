@@ -63,7 +63,8 @@ export class VirtualClock implements Clock {
     this.#host = host;
     this.#armed = when;
     if (when <= this.#now) this.#wakeSoon();
-    else if (this.autojump && !this.#jumpPending) {
+    else if (this.autojump && !this.#jumpPending && Number.isFinite(when)) {
+      // Never to Infinity (`sleep(Infinity)`): as Trio's MockClock, jump to finite deadlines only.
       this.#jumpPending = true;
       host._whenIdle(this.#jump, 1);
     }
@@ -84,7 +85,7 @@ export class VirtualClock implements Clock {
   #jump = (): void => {
     this.#jumpPending = false;
     const when = this.#armed;
-    if (when === null) return;
+    if (when === null || !Number.isFinite(when)) return;
     if (when > this.#now) this.#now = when;
     this.#host?._onTimer();
   };

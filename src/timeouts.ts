@@ -15,11 +15,12 @@ import { CancelledError, RuntimeError, TimeoutError, cancellationOf } from "./er
 import type { Handle } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
 import { getRunningLoop } from "./events/running.js";
-import { formatRepr, inspectCustom } from "./internal/inspect.js";
+import { inspectCustom } from "./internal/inspect.js";
 import { checkDelay, checkFunction, checkOptionalDelay } from "./internal/validate.js";
 import { type Task, currentTask } from "./tasks.js";
 
-type TimeoutState = "created" | "active" | "expiring" | "expired" | "exited";
+/** created → active → finished, or active → expiring → expired (the names CPython prints). */
+type TimeoutState = "created" | "active" | "expiring" | "expired" | "finished";
 
 /**
  * The scope of a `timeout()` or `timeoutAt()` body: read or move its deadline.
@@ -90,7 +91,7 @@ export class Timeout {
     this.#handle?.cancel();
     this.#handle = null;
     if (this.#state === "active") {
-      this.#state = "exited";
+      this.#state = "finished";
       return null;
     }
     if (this.#state !== "expiring") return null;
@@ -114,15 +115,23 @@ export class Timeout {
     (this.#task as Task<unknown>).cancel();
   };
 
+  /** CPython's repr: `<Timeout [active] when=12.5>`, `<Timeout [expired]>`. */
   toString(): string {
-    const parts: string[] = [this.#state];
-    if (this.#state === "active") parts.push(`when=${this.#when === null ? "None" : this.#when.toFixed(3)}`);
-    return formatRepr("Timeout", parts);
+    if (this.#state !== "active") return `<Timeout [${this.#state}]>`;
+    return `<Timeout [active] when=${formatWhen(this.#when)}>`;
   }
 
   [inspectCustom](): string {
     return this.toString();
   }
+}
+
+/** A deadline as Python prints `round(when, 3)`: `None`, `12.0`, `12.346`. */
+function formatWhen(when: number | null): string {
+  if (when === null) return "None";
+  if (!Number.isFinite(when)) return when > 0 ? "inf" : "-inf";
+  const rounded = Math.round(when * 1000) / 1000;
+  return Number.isInteger(rounded) ? rounded.toFixed(1) : String(rounded);
 }
 
 /** Runs `body` inside `scope`; converts the scope's own expiry into a `TimeoutError`. */

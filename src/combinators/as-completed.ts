@@ -1,7 +1,18 @@
 /**
  * `asCompleted`: take results in the order they complete.
+ *
+ * HOW (CPython 3.13's `_AsCompletedIterator`): each awaitable gets a done callback that moves
+ * it to a FIFO of completed ones; each turn of the iteration takes the oldest. The plain
+ * iterator hands out lazy coroutines (asyncio's `_wait_for_one()`), so whichever is awaited
+ * first gets the first completion; the async iterator yields the completed awaitables.
+ *
+ * WHY the detach: a finished iterator must not stay on what it waited for (the `Promise.race`
+ * leak). It takes its callbacks and timer off when everything came out, when the timeout
+ * passed, and when an iteration ends early (`break` calls the iterator's `return()`). An
+ * iteration that is resumed after a `break` attaches again, so resuming works as in asyncio;
+ * what completed while detached comes out first, in the order given.
  */
-import { isCoroutine } from "../coroutines.js";
+import { type Coroutine, coroutine, isCoroutine } from "../coroutines.js";
 import { TimeoutError } from "../errors.js";
 import type { TimerHandle } from "../events/handles.js";
 import type { EventLoop } from "../events/loop.js";
@@ -20,43 +31,58 @@ export interface AsCompletedOptions {
 }
 
 /**
- * What `asCompleted` returns. Iterate it synchronously for awaitables of the results in
- * completion order, or with `for await` for the awaitables themselves as they complete.
+ * What `asCompleted` returns. Iterate it synchronously for lazy coroutines that resolve to
+ * the results in completion order, or with `for await` for the awaitables themselves as they
+ * complete. Iterating it again after a `break` resumes where it stopped.
  */
-export interface AsCompleted<A> extends Iterable<Promise<AwaitableResult<A>>>, AsyncIterable<WaitItem<A>> {}
+export interface AsCompleted<A>
+  extends Iterable<Coroutine<AwaitableResult<A>>>,
+    AsyncIterable<WaitItem<A>> {}
 
 const TIMED_OUT = Symbol("timed out");
 
 class AsCompletedIterator<A> implements AsCompleted<A> {
   readonly #loop: EventLoop;
+  /** Future → what the async iterator yields for it (the input, or the task made for it). */
   readonly #keys = new Map<Future<unknown>, unknown>();
+  /** Not completed yet, in input order. */
   readonly #todo = new Set<Future<unknown>>();
   readonly #done = new Deque<Future<unknown> | typeof TIMED_OUT>();
   readonly #getters: WaiterQueue<Waiter<void>, void> = new WaiterQueue();
+  readonly #deadline: number | null;
+  /** asyncio's `_wait_for_one(resolve=True)`: what the plain iterator hands out. */
+  readonly #waitForOne: () => Coroutine<unknown>;
   #left: number;
+  #attached = false;
   #timer: TimerHandle | null = null;
 
   constructor(aws: unknown[], timeout: number | null) {
     const loop = getRunningLoop();
     this.#loop = loop;
+    const next = (): Promise<{ future: Future<unknown> }> => this.#next();
+    this.#waitForOne = coroutine(async function waitForOne() {
+      return (await next()).future.result();
+    });
     for (const aw of aws) {
       const fut = ensureFuture(aw as Awaitable<unknown>, { loop });
       this.#keys.set(fut, typeof aw === "function" || isCoroutine(aw) ? fut : aw);
       this.#todo.add(fut);
     }
-    for (const fut of this.#todo) fut._addInternalCallback(this.#onCompletion);
-    if (this.#todo.size > 0 && timeout !== null) {
-      this.#timer = loop.callLater(timeout, this.#onTimeout);
-    }
     this.#left = this.#todo.size;
+    this.#deadline = this.#todo.size > 0 && timeout !== null ? loop.time() + timeout : null;
+    this.#attach();
   }
 
-  [Symbol.iterator](): Iterator<Promise<AwaitableResult<A>>> {
+  [Symbol.iterator](): Iterator<Coroutine<AwaitableResult<A>>> {
     return {
-      next: (): IteratorResult<Promise<AwaitableResult<A>>> => {
+      next: (): IteratorResult<Coroutine<AwaitableResult<A>>> => {
         if (this.#left === 0) return { done: true, value: undefined };
         this.#left--;
-        return { done: false, value: this.#next(true) as Promise<AwaitableResult<A>> };
+        return { done: false, value: this.#waitForOne() as Coroutine<AwaitableResult<A>> };
+      },
+      return: (): IteratorResult<Coroutine<AwaitableResult<A>>> => {
+        this.#detach();
+        return { done: true, value: undefined };
       },
     };
   }
@@ -66,13 +92,22 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
       next: async (): Promise<IteratorResult<WaitItem<A>>> => {
         if (this.#left === 0) return { done: true, value: undefined };
         this.#left--;
-        return { done: false, value: (await this.#next(false)) as WaitItem<A> };
+        const { future } = await this.#next();
+        return { done: false, value: this.#keys.get(future) as WaitItem<A> };
+      },
+      return: async (): Promise<IteratorResult<WaitItem<A>>> => {
+        this.#detach();
+        return { done: true, value: undefined };
       },
     };
   }
 
-  /** The next completed awaitable (its result when `resolve`); rejects on timeout. */
-  async #next(resolve: boolean): Promise<unknown> {
+  /**
+   * The next completed future, boxed: an async function that returned the future itself would
+   * resolve to its result (a returned thenable is adopted). Rejects on timeout.
+   */
+  async #next(): Promise<{ future: Future<unknown> }> {
+    this.#attach();
     while (this.#done.length === 0) {
       await new Waiter<void>(this.#loop, this.#getters, this.#passOn);
     }
@@ -81,7 +116,31 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
       this.#done.unshift(TIMED_OUT); // every later await times out too
       throw new TimeoutError();
     }
-    return resolve ? fut.result() : this.#keys.get(fut);
+    return { future: fut };
+  }
+
+  /** Puts the callbacks and the timer on what is not done yet (again, after a detach). */
+  #attach(): void {
+    if (this.#attached || this.#todo.size === 0) return;
+    this.#attached = true;
+    for (const fut of Array.from(this.#todo)) {
+      if (fut.done()) this.#complete(fut);
+      else fut._addInternalCallback(this.#onCompletion);
+    }
+    const deadline = this.#deadline;
+    if (deadline !== null && this.#todo.size > 0) {
+      if (deadline <= this.#loop.time()) this.#onTimeout();
+      else this.#timer = this.#loop.callAt(deadline, this.#onTimeout);
+    }
+  }
+
+  /** Takes every callback and the timer off: the iterator holds on to nothing. */
+  #detach(): void {
+    if (!this.#attached) return;
+    this.#attached = false;
+    for (const fut of this.#todo) fut.removeDoneCallback(this.#onCompletion);
+    this.#timer?.cancel();
+    this.#timer = null;
   }
 
   /** A woken getter was cancelled before it took its item: wake the next one. */
@@ -89,19 +148,24 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
     if (this.#done.length > 0) this.#getters.wakeFirst(undefined);
   };
 
-  #onCompletion = (fut: Future<unknown>): void => {
+  #complete(fut: Future<unknown>): void {
     if (!this.#todo.delete(fut)) return;
     this.#done.push(fut);
     this.#getters.wakeFirst(undefined);
     if (this.#todo.size === 0) {
+      this.#attached = false;
       this.#timer?.cancel();
       this.#timer = null;
     }
+  }
+
+  #onCompletion = (fut: Future<unknown>): void => {
+    if (this.#attached) this.#complete(fut);
   };
 
   #onTimeout = (): void => {
     this.#timer = null;
-    for (const fut of this.#todo) fut.removeDoneCallback(this.#onCompletion);
+    this.#detach();
     this.#todo.clear();
     this.#done.push(TIMED_OUT);
     this.#getters.wakeAll(undefined);
@@ -111,21 +175,29 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
 /**
  * Runs `aws` concurrently and gives their outcomes in the order they complete.
  *
- * - `for (const next of asCompleted(aws)) { const result = await next; }` — each `next`
- *   resolves to the earliest result not yet taken (or rejects with its error).
+ * - `for (const next of asCompleted(aws)) { const result = await next; }` — each `next` is a
+ *   lazy coroutine: the first one awaited resolves to the earliest result not yet taken (or
+ *   rejects with its error), whichever position it had.
  * - `for await (const fut of asCompleted(aws)) { fut.result(); }` — yields the awaitables
  *   themselves as they complete: the futures and promises passed in, and the tasks made for
  *   thunks and coroutines (3.13).
  *
- * When `timeout` seconds pass first, every remaining await rejects with `TimeoutError`; the
- * awaitables are not cancelled. Once it is done or timed out, the iterator holds no listener
- * on what it waited for.
+ * An awaitable given twice is waited for once. When `timeout` seconds pass first, every
+ * remaining await rejects with `TimeoutError`; the awaitables are not cancelled. Once
+ * everything came out, the timeout passed, or the iteration ended early (`break`), the
+ * iterator holds no listener on what it waited for; iterating it again resumes.
  *
- * **Cancellation**: cancelling a task awaiting the next result stops that wait only; the
- * result stays for the next await.
+ * **Cancellation**: cancelling a task awaiting the next result stops that wait only (it uses
+ * up that turn, as in asyncio); the result stays for the next await.
  *
  * @throws {TypeError} synchronously when `aws` is a single future or not an iterable of
- * awaitables.
+ * awaitables; {@link RangeError} for a NaN timeout.
+ * @throws {RuntimeError} synchronously when no loop is running.
+ *
+ * @example
+ * for await (const task of asCompleted([() => fetchA(), () => fetchB()], { timeout: 5 })) {
+ *   console.log(task.result());
+ * }
  *
  * asyncio: `asyncio.as_completed(aws, *, timeout=None)` (3.13).
  */

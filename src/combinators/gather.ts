@@ -5,7 +5,7 @@ import { CancelledError } from "../errors.js";
 import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
 import { Future, isFuture } from "../futures.js";
-import { checkAwaitable, isThenable } from "../internal/validate.js";
+import { checkAwaitable, describe, isThenable } from "../internal/validate.js";
 import { type Awaitable, type AwaitableResult, ensureFuture } from "../tasks.js";
 
 /** Options of {@link gather}. */
@@ -43,6 +43,9 @@ export class GatheringFuture<T> extends Future<T> {
    * fails with `CancelledError` once its children have finished.
    */
   override cancel(msg?: string): boolean {
+    if (msg !== undefined && typeof msg !== "string") {
+      throw new TypeError(`\`msg\` must be a string, got ${describe(msg)}`);
+    }
     if (this.done()) return false;
     let cancelled = false;
     for (const child of this.#children) if (child.cancel(msg)) cancelled = true;
@@ -85,6 +88,9 @@ export function gather<const A extends readonly Awaitable<unknown>[]>(
 export function gather<const A extends readonly Awaitable<unknown>[]>(
   ...args: [...A, GatherOptions & { returnExceptions: true }]
 ): GatheringFuture<GatherSettled<A>>;
+export function gather<const A extends readonly Awaitable<unknown>[]>(
+  ...args: [...A, GatherOptions & { returnExceptions?: false }]
+): GatheringFuture<GatherResults<A>>;
 export function gather<const A extends readonly Awaitable<unknown>[]>(
   ...args: [...A, GatherOptions]
 ): GatheringFuture<GatherResults<A> | GatherSettled<A>>;

@@ -5,7 +5,7 @@ import { isCoroutine } from "../coroutines.js";
 import { TimeoutError, isCancelledError } from "../errors.js";
 import { getRunningLoop } from "../events/running.js";
 import { Future, _wrapThenable, isFuture } from "../futures.js";
-import { checkAwaitable, checkOptionalDelay } from "../internal/validate.js";
+import { checkAwaitable, checkOptionalDelay, describe, isThenable } from "../internal/validate.js";
 import { timeout } from "../timeouts.js";
 import { type Awaitable, type Thunk, ensureFuture } from "../tasks.js";
 
@@ -55,7 +55,15 @@ function within<T>(aw: Awaitable<T>, seconds: number | null): Promise<T> {
 
 /** Awaits `aw` in the calling task: thunks and coroutines run here, promises are wrapped. */
 function inline<T>(aw: Awaitable<T>): PromiseLike<T> {
-  if (typeof aw === "function") return (aw as Thunk<T>)();
+  if (typeof aw === "function") {
+    const started = (aw as Thunk<T>)();
+    if (!isThenable(started)) {
+      throw new TypeError(
+        `the thunk given to waitFor() returned ${describe(started)}; a thunk must return an awaitable`,
+      );
+    }
+    return started;
+  }
   if (isFuture(aw) || isCoroutine(aw)) return aw;
   return _wrapThenable(aw, getRunningLoop());
 }

@@ -104,7 +104,8 @@ async function waitUntil(
     if (
       counter <= 0 ||
       returnWhen === FIRST_COMPLETED ||
-      (returnWhen === FIRST_EXCEPTION && !fut.cancelled() && fut._hasException)
+      // exception() marks the error retrieved, as CPython's `f.exception() is not None` does.
+      (returnWhen === FIRST_EXCEPTION && !fut.cancelled() && fut.exception() !== null)
     ) {
       timer?.cancel();
       if (!waiter.done()) waiter.setResult(undefined);

@@ -2,10 +2,36 @@
  * Handles: what `callSoon`, `callLater` and `callAt` return, so a scheduled callback can be
  * cancelled before it runs.
  */
-import { type Context, _runInCallbackContext } from "../context.js";
-import { formatRepr, inspectCustom } from "../internal/inspect.js";
+import type { Context } from "../context.js";
+import { formatRepr, inspectCustom, reprValue } from "../internal/inspect.js";
 import type { HeapEntry } from "../internal/heap.js";
+import { isThenable } from "../internal/validate.js";
 import type { EventLoop } from "./loop.js";
+import { frameStorage } from "./running.js";
+
+/**
+ * @internal Calls a user callback, in `context` when one is given (as its frame, so an async
+ * callback keeps it across its awaits). A throw, or a rejection of what an async callback
+ * returned, goes to `onError`: never to Node's unhandledRejection.
+ */
+export function _invokeCallback(
+  context: Context | null,
+  fn: (...args: never[]) => unknown,
+  args: unknown[],
+  onError: (exception: unknown) => void,
+): void {
+  let result: unknown;
+  try {
+    result =
+      context === null
+        ? fn(...(args as never[]))
+        : frameStorage.run(context, fn, ...(args as never[]));
+  } catch (exception) {
+    onError(exception);
+    return;
+  }
+  if (isThenable(result)) result.then(undefined, onError);
+}
 
 /**
  * @internal Anything the loop's ready queue can run: a {@link Handle}, a task's first step, a
@@ -58,26 +84,31 @@ export class Handle implements ReadyItem {
     return this._loop;
   }
 
+  /** The context the callback runs in (a copy of the one current when it was scheduled). */
+  getContext(): Context | null {
+    return this._context;
+  }
+
   /** @internal */
   _run(): void {
     const callback = this._callback;
     if (this._cancelled || callback === null) return;
-    try {
-      if (this._context === null) callback(...(this._args as never[]));
-      else _runInCallbackContext(this._context, callback, this._args as never[]);
-    } catch (exception) {
+    const description = this._describeCallback();
+    _invokeCallback(this._context, callback, this._args, (exception) => {
       this._loop.callExceptionHandler({
-        message: `Exception in callback ${this._describeCallback()}`,
+        message: `Exception in callback ${description}`,
         exception,
         handle: this,
       });
-    }
+    });
   }
 
   /** @internal */
   _describeCallback(): string {
     const cb = this._callback;
-    return cb === null ? "(cancelled)" : `${cb.name || "anonymous"}()`;
+    if (cb === null) return "(cancelled)";
+    const args = this._args.map((arg) => reprValue(arg, 30)).join(", ");
+    return `${cb.name || "anonymous"}(${args})`;
   }
 
   /** @internal */

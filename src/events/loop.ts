@@ -23,7 +23,8 @@
  * the pauses for microtask drains. While either is true, the end of that iteration schedules
  * what comes next, so `_enqueue` and `_addTimer` need not.
  */
-import { currentContext } from "../context.js";
+import { type Context, currentContext } from "../context.js";
+import { isCoroutine, isCoroutineFunction } from "../coroutines.js";
 import { RuntimeError } from "../errors.js";
 import { Future } from "../futures.js";
 import { Deque } from "../internal/deque.js";
@@ -33,7 +34,7 @@ import { checkDelay, checkFunction, describe } from "../internal/validate.js";
 import { type Awaitable, type TaskOptions, Task, ensureFuture } from "../tasks.js";
 import { type Clock, type ClockHost, RealClock } from "./clock.js";
 import { type ReadyItem, type TimerEntry, Handle, TimerHandle } from "./handles.js";
-import { _getRunningLoop, _runOutsideFrame, _setRunningLoop } from "./running.js";
+import { _getRunningLoop, _runOutsideFrame, _setRunningLoop, frameStorage } from "./running.js";
 
 /** What an exception handler is told: a message and, as they apply, the objects involved. */
 export interface ExceptionContext {
@@ -263,7 +264,7 @@ export class EventLoop implements ClockHost {
    */
   callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
     this.#checkClosed();
-    checkFunction("callback", callback);
+    this.#checkCallback("callSoon", callback);
     const handle = new Handle(callback as never, args, this, currentContext().copy());
     this._enqueue(handle);
     return handle;
@@ -301,9 +302,7 @@ export class EventLoop implements ClockHost {
 
   #callAt(op: string, when: number, callback: unknown, args: unknown[]): TimerHandle {
     this.#checkClosed();
-    if (typeof callback !== "function") {
-      throw new TypeError(`${op}: \`callback\` must be a function, got ${describe(callback)}`);
-    }
+    this.#checkCallback(op, callback);
     const handle = new TimerHandle(when, callback as never, args, this, currentContext().copy());
     this._addTimer(handle);
     return handle;
@@ -331,7 +330,10 @@ export class EventLoop implements ClockHost {
    * asyncio: `loop.create_task(coro, *, name=None, context=None)`.
    */
   createTask<T>(coro: Awaitable<T>, options?: TaskOptions): Task<T> {
-    this.#checkClosed();
+    if (this.#state === "closed") {
+      if (isCoroutine(coro)) coro.close();
+      throw new RuntimeError("Event loop is closed");
+    }
     const factory = this.#taskFactory;
     if (factory === null) return new Task<T>(coro, options, this);
     return factory(this, coro, options ?? {});
@@ -380,24 +382,38 @@ export class EventLoop implements ClockHost {
    * handler itself is reported by the default handler; it never stops the loop.
    */
   callExceptionHandler(context: ExceptionContext): void {
+    this._callExceptionHandlerIn(contextOf(context), context);
+  }
+
+  /**
+   * @internal Runs the handler in `runIn` (the failing code's context, as CPython 3.12 does),
+   * and never lets it throw.
+   */
+  _callExceptionHandlerIn(runIn: Context | null, context: ExceptionContext): void {
     const handler = this.#exceptionHandler;
-    if (handler === null) {
-      this.defaultExceptionHandler(context);
-      return;
-    }
     try {
-      handler(this, context);
+      if (handler === null) this.#inContext(runIn, () => this.defaultExceptionHandler(context));
+      else this.#inContext(runIn, () => handler(this, context));
     } catch (exception) {
       try {
-        this.defaultExceptionHandler({
-          message: "Unhandled error in exception handler",
-          exception,
-          context,
-        });
+        if (handler === null) {
+          console.error("Exception in default exception handler", exception, context);
+        } else {
+          this.defaultExceptionHandler({
+            message: "Unhandled error in exception handler",
+            exception,
+            context,
+          });
+        }
       } catch {
         // Never let error reporting take the loop down.
       }
     }
+  }
+
+  #inContext(context: Context | null, fn: () => void): void {
+    if (context === null) fn();
+    else frameStorage.run(context, fn);
   }
 
   /**
@@ -408,7 +424,8 @@ export class EventLoop implements ClockHost {
     const lines = [context.message || "Unhandled exception in event loop"];
     for (const key of Object.keys(context).sort()) {
       if (key === "message" || key === "exception") continue;
-      lines.push(`${key}: ${reprValue(context[key], 200)}`);
+      const value = context[key];
+      lines.push(`${key}: ${typeof value === "string" ? value : reprValue(value, 200)}`);
     }
     if ("exception" in context) {
       const exception = context.exception;
@@ -618,6 +635,18 @@ export class EventLoop implements ClockHost {
     // What is left runs at a later idle moment: the end of the next iteration checks again.
   };
 
+  /** A function; in debug mode not an async one (asyncio: "coroutines cannot be used with …"). */
+  #checkCallback(op: string, callback: unknown): void {
+    if (typeof callback !== "function") {
+      throw new TypeError(`${op}: \`callback\` must be a function, got ${describe(callback)}`);
+    }
+    if (this.#debug && isCoroutineFunction(callback)) {
+      throw new TypeError(
+        `coroutines cannot be used with ${op}(): schedule a task with createTask() instead`,
+      );
+    }
+  }
+
   #checkClosed(): void {
     if (this.#state === "closed") throw new RuntimeError("Event loop is closed");
   }
@@ -677,12 +706,11 @@ export class EventLoop implements ClockHost {
         this.callExceptionHandler({ message: "Exception in event loop callback", exception });
       }
       if (this._resumed) {
+        // Drain after the last one too: the resumed code belongs to this iteration (it may
+        // stop the loop, or need the loop still running).
         this._resumed = false;
-        // In debug mode, drain after the last one too, to time the resumed code.
-        if (this.#todo > 0 || debug) {
-          queueMicrotask(this.#afterMicrotasks);
-          return;
-        }
+        queueMicrotask(this.#afterMicrotasks);
+        return;
       } else if (debug) {
         this.#checkSlow();
       }
@@ -740,6 +768,15 @@ export class EventLoop implements ClockHost {
   [inspectCustom](): string {
     return this.toString();
   }
+}
+
+/** The context an exception handler runs in: that of the task or handle involved. */
+function contextOf(context: ExceptionContext): Context | null {
+  const task = context.task;
+  if (task instanceof Task) return task.getContext();
+  const handle = context.handle;
+  if (handle instanceof Handle) return handle.getContext();
+  return null;
 }
 
 /** A new event loop, not running. asyncio: `asyncio.new_event_loop()`. */
