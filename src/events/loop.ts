@@ -101,6 +101,13 @@ export class EventLoop implements ClockHost {
   #clock: Clock;
   #state: LoopState = "idle";
   #stopping = false;
+  /**
+   * The last callback of the iteration resumed code that runs after the iteration ended (no
+   * drain there, to save a tick per iteration). That code still belongs to the iteration: a
+   * `stop()` it calls must end the run before the next iteration.
+   */
+  #tailRunning = false;
+  #stopInTail = false;
   #iterationScheduled = false;
   #inIteration = false;
   #todo = 0;
@@ -218,6 +225,7 @@ export class EventLoop implements ClockHost {
    */
   stop(): void {
     this.#stopping = true;
+    if (this.#tailRunning) this.#stopInTail = true;
     if (this.#state === "running" && !this.#iterationScheduled && !this.#inIteration) {
       this.#scheduleIteration();
     }
@@ -672,6 +680,13 @@ export class EventLoop implements ClockHost {
 
   /** Steps 1 and 2 of the iteration: collect due timers, then run what is ready. */
   #runOnce(): void {
+    this.#tailRunning = false;
+    if (this.#stopInTail) {
+      // The previous iteration's resumed code called stop(): that iteration was the last.
+      this.#stopInTail = false;
+      this.#finishRun();
+      return;
+    }
     const timers = this.#timers;
     if (timers.size > 0) {
       const end = this.#clock.time() + this.#clock.resolution;
@@ -706,11 +721,15 @@ export class EventLoop implements ClockHost {
         this.callExceptionHandler({ message: "Exception in event loop callback", exception });
       }
       if (this._resumed) {
-        // Drain after the last one too: the resumed code belongs to this iteration (it may
-        // stop the loop, or need the loop still running).
         this._resumed = false;
-        queueMicrotask(this.#afterMicrotasks);
-        return;
+        // After the last one, drain only if the run ends now (the resumed code still needs a
+        // running loop) or to time it in debug mode; else the next iteration's setImmediate
+        // comes after the microtasks anyway.
+        if (this.#todo > 0 || debug || this.#stopping) {
+          queueMicrotask(this.#afterMicrotasks);
+          return;
+        }
+        this.#tailRunning = true;
       } else if (debug) {
         this.#checkSlow();
       }
@@ -750,6 +769,8 @@ export class EventLoop implements ClockHost {
 
   #finishRun(): void {
     this.#stopping = false;
+    this.#tailRunning = false;
+    this.#stopInTail = false;
     this.#state = "idle";
     this.#clock.disarm();
     _setRunningLoop(null);
