@@ -104,8 +104,15 @@ export {
 export { type RunOptions, Runner, run } from "./runners.js";
 
 // Synchronisation primitives (src/locks/)
+export { Barrier } from "./locks/barrier.js";
+export { Condition } from "./locks/condition.js";
+export { Event } from "./locks/event.js";
+export { Lock } from "./locks/lock.js";
+export { type Acquirable, type Held } from "./locks/mixins.js";
+export { BoundedSemaphore, Semaphore } from "./locks/semaphore.js";
 
 // Queues (src/queues.ts)
+export { LifoQueue, PriorityQueue, type PriorityQueueOptions, Queue } from "./queues.js";
 
 // Streams, transports and protocols (src/streams/, src/transports/)
 

@@ -1,16 +1,26 @@
 /**
  * The FIFO queue every waiting primitive parks its tasks in (lock, semaphore, condition, event,
  * barrier, queue, stream reader, as-completed). The cancellation lessons live here and in
- * `Waiter` (futures.ts), once:
+ * `Waiter` (futures.ts), once, instead of in one copy per primitive as in CPython:
  *
  * - A waiter whose task is cancelled while parked leaves the queue in O(1): it is marked dead
- *   and skipped when the queue wakes someone (the dead are swept out in bulk, amortised O(1)),
- *   so the order of the others never changes.
+ *   (its future is done) and no longer counted; the dead are skipped when the queue wakes
+ *   someone and swept out in bulk (amortised O(1)), so the order of the others never changes.
  * - A waiter that was woken and then cancelled before its task resumed does not swallow the
  *   wake-up: the await record notices (`AwaitRecord._run`) and calls the waiter's `onLost`
  *   hook, which the primitive uses to hand the wake-up on (the lock to the next waiter, the
- *   permit back, the item to the next getter).
- * - Waking never hands out anything twice: a waiter is woken once, by whoever pops it.
+ *   permit back, the item left for the next getter).
+ * - Waking never hands out anything twice: a waiter is woken once, by whoever pops it, and a
+ *   woken waiter is no longer in the queue.
+ *
+ * WHY lazy removal: CPython removes a cancelled waiter from its deque in the waiter's own
+ * `finally` (O(n), and only when the task runs again, so `release()` may meet a cancelled
+ * head and must skip it). Marking is O(1) at cancel time and leaves nothing to skip later but
+ * already-dead entries.
+ *
+ * Invariant: `#live` is the number of entries of `#items` that are not done; every entry that
+ * is not done is parked (nobody has woken it). Entries leave `#items` only from the front
+ * (wake, sweep of a dead head) or all at once (compaction, `failAll`).
  *
  * This module knows nothing of futures; `Parked` is what it needs of a waiter.
  */
@@ -23,6 +33,10 @@ export interface Parked<T> {
   setException(error: unknown): void;
 }
 
+/** Compact when more than this many entries are held and over half of them are dead. */
+const COMPACT_THRESHOLD = 32;
+
+/** A FIFO of parked waiters (see the module comment). */
 export class WaiterQueue<W extends Parked<T>, T> {
   #items = new Deque<W>();
   #live = 0;
@@ -40,38 +54,39 @@ export class WaiterQueue<W extends Parked<T>, T> {
 
   /** The first waiter still parked, without waking it. */
   first(): W | undefined {
+    if (this.#live === 0) return undefined;
     this.#dropDeadHead();
     return this.#items.peekFirst();
   }
 
   /** Wakes the first parked waiter with `value`; false when none is parked. */
   wakeFirst(value: T): boolean {
+    if (this.#live === 0) return false;
     this.#dropDeadHead();
-    const waiter = this.#items.shift();
-    if (waiter === undefined) return false;
+    const waiter = this.#items.shift() as W;
     this.#live--;
     waiter.setResult(value);
     return true;
   }
 
-  /** Wakes up to `n` parked waiters with `value`; returns how many were woken. */
+  /** Wakes up to `n` parked waiters with `value`, first to last; returns how many were woken. */
   wake(n: number, value: T): number {
     let woken = 0;
     while (woken < n && this.wakeFirst(value)) woken++;
     return woken;
   }
 
-  /** Wakes every parked waiter with `value`. */
+  /** Wakes every parked waiter with `value`; returns how many were woken. */
   wakeAll(value: T): number {
     return this.wake(Infinity, value);
   }
 
   /** Fails every parked waiter with `error` (a shutdown, a broken barrier). */
   failAll(error: unknown): void {
-    for (let w = this.#items.shift(); w !== undefined; w = this.#items.shift()) {
-      if (!w.done()) w.setException(error);
-    }
+    const items = this.#items;
+    this.#items = new Deque<W>();
     this.#live = 0;
+    for (const w of items) if (!w.done()) w.setException(error);
   }
 
   /** Iterates the parked waiters, first to last. */
@@ -83,7 +98,7 @@ export class WaiterQueue<W extends Parked<T>, T> {
   _discard(): void {
     this.#live--;
     const items = this.#items;
-    if (items.length > 32 && items.length > 2 * this.#live) {
+    if (items.length > COMPACT_THRESHOLD && items.length > 2 * this.#live) {
       const kept = new Deque<W>(this.#live);
       for (const w of items) if (!w.done()) kept.push(w);
       this.#items = kept;
