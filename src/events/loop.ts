@@ -11,9 +11,17 @@
  *      the microtask queue drain (a microtask that queues a `process.nextTick`, which Node runs
  *      only once the microtasks are done). So a woken task runs to its next real suspension
  *      before the next ready callback, as a task step does in asyncio.
- *   4. If callbacks are ready, the next iteration is queued with `setImmediate`, after Node's
- *      I/O; if none are, the clock is armed for the earliest timer; if there are no timers
- *      either, nothing is armed and an idle loop costs nothing (and lets the process exit).
+ *   4. If callbacks are ready, the next iteration follows: at once, once the microtasks have
+ *      drained, while this turn of Node's loop has budget left (64 iterations or 1 ms), else
+ *      with `setImmediate`, after Node's I/O. If none are ready, the clock is armed for the
+ *      earliest timer; if there are no timers either, nothing is armed and an idle loop costs
+ *      nothing (and lets the process exit).
+ *
+ * WHY the budget: asyncio polls for I/O once per iteration; a full turn of Node's loop costs
+ * far more than one of our iterations, and code that hands work back and forth (a lock passed
+ * around, `sleep(0)`) needs an iteration per hand-off. Chaining iterations within one turn
+ * makes those hand-offs cheap, and the budget still gives I/O its turn at least every
+ * millisecond, so a task that keeps yielding cannot starve it.
  *
  * WHY on top of Node: Node already owns the process's only thread and its I/O. Sitting on it
  * keeps every Node API (sockets, fs, child processes) working inside tasks unchanged.
@@ -68,6 +76,11 @@ export interface Executor {
   shutdown(wait?: boolean): Promise<void>;
 }
 
+/** Iterations one turn of Node's loop may run back to back before I/O gets its turn. */
+const CHAIN_ITERATIONS = 64;
+/** Milliseconds one turn of Node's loop may spend on chained iterations. */
+const CHAIN_MS = 1;
+
 /** Options of {@link EventLoop}. */
 export interface EventLoopOptions {
   /** Where time comes from; default: a real monotonic clock. `asyncio-ts/testing` has a virtual one. */
@@ -111,6 +124,9 @@ export class EventLoop implements ClockHost {
   #iterationScheduled = false;
   #inIteration = false;
   #todo = 0;
+  /** Chained iterations left in this turn of Node's loop, and when the turn began. */
+  #chainLeft = 0;
+  #turnStart = 0;
   #onStopped: (() => void) | null = null;
   #debug: boolean;
   #exceptionHandler: ExceptionHandler | null = null;
@@ -592,6 +608,7 @@ export class EventLoop implements ClockHost {
   /** @internal The clock's wake-up: run an iteration unless one is already on its way. */
   _onTimer(): void {
     if (this.#state !== "running" || this.#iterationScheduled || this.#inIteration) return;
+    this.#startTurn();
     this.#runOnce();
   }
 
@@ -627,7 +644,9 @@ export class EventLoop implements ClockHost {
     let i = waiters.length;
     while (i > 0 && (waiters[i - 1] as { priority: number }).priority > priority) i--;
     waiters.splice(i, 0, { fn, priority });
-    this.#scheduleIdleCheck();
+    // Checked when the loop becomes idle: at the end of the iteration that empties the ready
+    // queue, or now if it already is idle.
+    if (this._isIdle()) this.#scheduleIdleCheck();
   }
 
   #scheduleIdleCheck(): void {
@@ -667,16 +686,43 @@ export class EventLoop implements ClockHost {
     }
   }
 
+  /**
+   * Queues the next iteration: chained (once the microtasks have drained) while this turn of
+   * Node's loop has budget left, else after Node's I/O with `setImmediate`.
+   */
   #scheduleIteration(): void {
     this.#iterationScheduled = true;
-    setImmediate(this.#onImmediate);
+    if (this.#chainLeft > 0 && performance.now() - this.#turnStart < CHAIN_MS) {
+      this.#chainLeft--;
+      queueMicrotask(this.#afterChainDrain);
+    } else {
+      setImmediate(this.#onImmediate);
+    }
   }
 
   #onImmediate = (): void => {
     this.#iterationScheduled = false;
     if (this.#state !== "running") return;
+    this.#startTurn();
     this.#runOnce();
   };
+
+  /** A chained iteration: the microtasks of the previous one have drained. */
+  #onChained = (): void => {
+    this.#iterationScheduled = false;
+    if (this.#state !== "running") return;
+    this.#runOnce();
+  };
+
+  #afterChainDrain = (): void => {
+    process.nextTick(this.#onChained);
+  };
+
+  /** A new turn of Node's loop: a fresh budget of chained iterations. */
+  #startTurn(): void {
+    this.#chainLeft = CHAIN_ITERATIONS;
+    this.#turnStart = performance.now();
+  }
 
   /** Steps 1 and 2 of the iteration: collect due timers, then run what is ready. */
   #runOnce(): void {
