@@ -115,6 +115,50 @@ export { BoundedSemaphore, Semaphore } from "./locks/semaphore.js";
 export { LifoQueue, PriorityQueue, type PriorityQueueOptions, Queue } from "./queues.js";
 
 // Streams, transports and protocols (src/streams/, src/transports/)
+export { type ClientConnectedCallback, StreamReaderProtocol } from "./streams/protocol.js";
+export { type Separator, StreamReader, type StreamReaderOptions } from "./streams/reader.js";
+export {
+  type OpenConnectionOptions,
+  type OpenUnixConnectionOptions,
+  type StartServerOptions,
+  type StartUnixServerOptions,
+  type StreamLimitOption,
+  openConnection,
+  openUnixConnection,
+  startServer,
+  startUnixServer,
+} from "./streams/streams.js";
+export { type StreamStartTlsOptions, StreamWriter, type StreamWriterProtocol } from "./streams/writer.js";
+export {
+  type ConnectAcceptedSocketOptions,
+  type CreateConnectionOptions,
+  type CreateDatagramEndpointOptions,
+  type CreateServerOptions,
+  type CreateUnixConnectionOptions,
+  type CreateUnixServerOptions,
+  type SslOption,
+  type StartTlsOptions,
+} from "./transports/loop-methods.js";
+export {
+  BaseProtocol,
+  BufferedProtocol,
+  type DatagramAddress,
+  DatagramProtocol,
+  Protocol,
+  SubprocessProtocol,
+} from "./transports/protocols.js";
+export { Server } from "./transports/server.js";
+export {
+  BaseTransport,
+  DatagramTransport,
+  type ExtraInfo,
+  ReadTransport,
+  SubprocessTransport,
+  Transport,
+  type WriteData,
+  WriteTransport,
+} from "./transports/transports.js";
+export type { SocketAddress, TransportSocket } from "./transports/trsock.js";
 
 // Subprocesses (src/subprocess/)
 
