@@ -161,6 +161,16 @@ export {
 export type { SocketAddress, TransportSocket } from "./transports/trsock.js";
 
 // Subprocesses (src/subprocess/)
+export { DEVNULL, PIPE, STDOUT, type StderrOption, type StdioOption } from "./subprocess/constants.js";
+export { createSubprocessExec, createSubprocessShell } from "./subprocess/create.js";
+export type {
+  CreateSubprocessExecOptions,
+  CreateSubprocessShellOptions,
+  ProcessOptions,
+  SubprocessOptions,
+  SubprocessShellOptions,
+} from "./subprocess/options.js";
+export { Process } from "./subprocess/process.js";
 
 // Threads (src/threads/)
 export { ConcurrentFuture, type ConcurrentFutureState } from "./threads/concurrent-future.js";

@@ -62,8 +62,12 @@ describe("TestLoop without autojump", () => {
   it("wakes a running loop when advanced from outside", async () => {
     const loop = new TestLoop();
     const done = loop.runUntilComplete(() => sleep(10, "woke"));
+    // Wait (in real time) until the task has started and its sleep is on the loop's timers:
+    // on a loaded machine Node's own timer may fire before the loop's first iteration.
+    for (let i = 0; i < 1000 && loop._nextDeadline() === null; i++) await delay(1);
     await delay(5);
     assert.equal(loop.isRunning(), true, "still waiting: the clock did not move");
+    assert.equal(loop._nextDeadline(), 10);
     loop.advance(10);
     assert.equal(await done, "woke");
     assert.equal(loop.time(), 10);
