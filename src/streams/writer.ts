@@ -3,12 +3,13 @@
  */
 import type { EventLoop } from "../events/loop.js";
 import type { Future } from "../futures.js";
+import { RuntimeError } from "../errors.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { checkOptions } from "../internal/validate.js";
 import { sleep } from "../tasks.js";
 import type { BaseProtocol } from "../transports/protocols.js";
 import type { SslOption } from "../transports/tls.js";
-import type { ExtraInfo, Transport, WriteData } from "../transports/transports.js";
+import { type ExtraInfo, Transport, type WriteData, type WriteTransport } from "../transports/transports.js";
 import type { FlowControl } from "./protocol.js";
 import type { StreamReader } from "./reader.js";
 
@@ -49,22 +50,22 @@ export interface StreamStartTlsOptions {
  *
  * asyncio: `asyncio.StreamWriter`.
  */
-export class StreamWriter {
-  #transport: Transport;
+export class StreamWriter<T extends WriteTransport = Transport> {
+  #transport: T;
   readonly #protocol: StreamWriterProtocol;
   readonly #reader: StreamReader | null;
   readonly #loop: EventLoop;
 
   /** Made by `openConnection` and `startServer`; make one yourself only with the low-level API. */
-  constructor(transport: Transport, protocol: StreamWriterProtocol, reader: StreamReader | null, loop: EventLoop) {
+  constructor(transport: T, protocol: StreamWriterProtocol, reader: StreamReader | null, loop: EventLoop) {
     this.#transport = transport;
     this.#protocol = protocol;
     this.#reader = reader;
     this.#loop = loop;
   }
 
-  /** The underlying transport. */
-  get transport(): Transport {
+  /** The underlying transport (a socket's, or a child's stdin pipe, which is write-only). */
+  get transport(): T {
     return this.#transport;
   }
 
@@ -180,14 +181,18 @@ export class StreamWriter {
   async startTls(sslcontext: SslOption, options: StreamStartTlsOptions = {}): Promise<void> {
     checkOptions("options", options);
     const protocol = this.#protocol;
+    const transport = this.#transport;
+    if (!(transport instanceof Transport)) {
+      throw new RuntimeError("startTls() needs a socket's transport, not a write-only pipe");
+    }
     await this.drain();
-    const upgraded = await this.#loop.startTls(this.#transport, protocol, sslcontext, {
+    const upgraded = await this.#loop.startTls(transport, protocol, sslcontext, {
       serverSide: protocol._isServerSide === true,
       serverHostname: options.serverHostname ?? null,
       sslHandshakeTimeout: options.sslHandshakeTimeout ?? null,
       sslShutdownTimeout: options.sslShutdownTimeout ?? null,
     });
-    this.#transport = upgraded;
+    this.#transport = upgraded as WriteTransport as T;
     protocol._replaceTransport?.(upgraded);
   }
 

@@ -21,7 +21,7 @@ import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { describe } from "../internal/validate.js";
 import type { StreamReader } from "../streams/reader.js";
 import type { StreamWriter } from "../streams/writer.js";
-import type { WriteData } from "../transports/transports.js";
+import type { WriteData, WriteTransport } from "../transports/transports.js";
 import type { SubprocessStreamProtocol } from "./protocol.js";
 import type { ChildProcessTransport } from "./transport.js";
 
@@ -65,7 +65,7 @@ export class Process {
   /** The child's process id. */
   readonly pid: number;
   /** The child's standard input, when created with `stdin: PIPE`; else `null`. */
-  readonly stdin: StreamWriter | null;
+  readonly stdin: StreamWriter<WriteTransport> | null;
   /** The child's standard output, when created with `stdout: PIPE`; else `null`. */
   readonly stdout: StreamReader | null;
   /** The child's standard error, when created with `stderr: PIPE`; else `null`. */
@@ -194,7 +194,7 @@ export class Process {
   }
 
   async #feedStdin(input: WriteData | null): Promise<void> {
-    const stdin = this.stdin as StreamWriter;
+    const stdin = this.stdin as StreamWriter<WriteTransport>;
     try {
       if (input !== null && input.length > 0) {
         stdin.write(input);

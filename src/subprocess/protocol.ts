@@ -19,7 +19,7 @@ import { FlowControl } from "../streams/protocol.js";
 import { StreamReader } from "../streams/reader.js";
 import { StreamWriter, type StreamWriterProtocol } from "../streams/writer.js";
 import { SubprocessProtocol } from "../transports/protocols.js";
-import type { ReadTransport, SubprocessTransport, Transport } from "../transports/transports.js";
+import type { ReadTransport, SubprocessTransport, WriteTransport } from "../transports/transports.js";
 
 /**
  * What a reader pauses and resumes: the pipe transport, except while `communicate()` holds
@@ -57,7 +57,7 @@ export class SubprocessStreamProtocol extends SubprocessProtocol implements Stre
   readonly #limit: number;
   readonly #loop: EventLoop;
   /** @internal */ readonly _flow: FlowControl;
-  stdin: StreamWriter | null = null;
+  stdin: StreamWriter<WriteTransport> | null = null;
   stdout: StreamReader | null = null;
   stderr: StreamReader | null = null;
   #transport: SubprocessTransport | null = null;
@@ -94,7 +94,7 @@ export class SubprocessStreamProtocol extends SubprocessProtocol implements Stre
     const stdin = transport.getPipeTransport(0);
     if (stdin !== null) {
       // A pipe's write end is a WriteTransport; StreamWriter only uses its writing half.
-      this.stdin = new StreamWriter(stdin as unknown as Transport, this, null, this.#loop);
+      this.stdin = new StreamWriter(stdin as WriteTransport, this, null, this.#loop);
     }
   }
 

@@ -38,7 +38,7 @@ import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { describe } from "../internal/validate.js";
 import { WaiterQueue } from "../internal/waiters.js";
 import { BaseProtocol, type SubprocessProtocol } from "../transports/protocols.js";
-import { type BaseTransport, SubprocessTransport } from "../transports/transports.js";
+import { type BaseTransport, type ReadTransport, SubprocessTransport, type WriteTransport } from "../transports/transports.js";
 import { outsideFrame, outsideFrame2, schedule } from "../transports/util.js";
 import type { SharedChannel } from "./merge.js";
 import type { SpawnPlan, StdioPlan } from "./options.js";
@@ -375,6 +375,9 @@ export class ChildProcessTransport extends SubprocessTransport {
     return this.#returncode;
   }
 
+  override getPipeTransport(fd: 0): WriteTransport | null;
+  override getPipeTransport(fd: 1 | 2): ReadTransport | null;
+  override getPipeTransport(fd: number): BaseTransport | null;
   override getPipeTransport(fd: number): BaseTransport | null {
     return this.#pipes.get(fd)?.pipe ?? null;
   }

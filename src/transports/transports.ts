@@ -278,7 +278,13 @@ export class SubprocessTransport extends BaseTransport {
     return notImplemented(this, "getReturncode");
   }
 
-  /** The transport of the pipe `fd` (0, 1 or 2), or `null` when that pipe is not piped. */
+  /**
+   * The transport of the pipe `fd`, or `null` when that pipe is not piped: the child's stdin
+   * (0) is written to, its stdout (1) and stderr (2) are read.
+   */
+  getPipeTransport(fd: 0): WriteTransport | null;
+  getPipeTransport(fd: 1 | 2): ReadTransport | null;
+  getPipeTransport(fd: number): BaseTransport | null;
   getPipeTransport(_fd: number): BaseTransport | null {
     return notImplemented(this, "getPipeTransport");
   }
