@@ -1,0 +1,191 @@
+/**
+ * asyncio-ts: every workload as a user of the library writes it, inside `run()`.
+ */
+import { join } from "node:path";
+import { writeHeapSnapshot } from "node:v8";
+import {
+  Event,
+  Lock,
+  Queue,
+  Semaphore,
+  type Task,
+  createTask,
+  gather,
+  run,
+  sleep,
+  timeout,
+  waitFor,
+} from "../../src/index.js";
+import {
+  type Metrics,
+  type Params,
+  type PeerModule,
+  heapAfterGc,
+  now,
+  timerDelaysMs,
+  timerMetrics,
+} from "../common.js";
+
+function spawn(p: Params): Promise<Metrics> {
+  return run(async () => {
+    const n = p.n;
+    const t0 = now();
+    const tasks: Task<number>[] = [];
+    for (let i = 0; i < n; i++) {
+      tasks.push(createTask(async () => {
+        await sleep(0);
+        return i;
+      }));
+    }
+    await gather(...tasks);
+    return { us_per_task: ((now() - t0) * 1000) / n };
+  });
+}
+
+function memory(p: Params): Promise<Metrics> {
+  return run(async () => {
+    const n = p.n;
+    const event = new Event();
+    const tasks: Task<void>[] = [];
+    // The harness sets this to learn what a blocked task is made of (RESULTS.md's breakdown).
+    const snapshots = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+    const before = heapAfterGc();
+    if (snapshots !== undefined) writeHeapSnapshot(join(snapshots, "before.heapsnapshot"));
+    for (let i = 0; i < n; i++) {
+      tasks.push(createTask(async () => {
+        await event.wait();
+      }));
+    }
+    await sleep(0);
+    await sleep(0);
+    const after = heapAfterGc();
+    if (snapshots !== undefined) writeHeapSnapshot(join(snapshots, "after.heapsnapshot"));
+    event.set();
+    await gather(...tasks);
+    return { bytes_per_task: (after - before) / n };
+  });
+}
+
+function cancel(p: Params): Promise<Metrics> {
+  return run(async () => {
+    const n = p.n;
+    const event = new Event();
+    const tasks: Task<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      tasks.push(createTask(async () => {
+        await event.wait();
+      }));
+    }
+    await sleep(0);
+    await sleep(0);
+    const t0 = now();
+    for (const task of tasks) task.cancel();
+    await gather(...tasks, { returnExceptions: true });
+    return { us_per_task: ((now() - t0) * 1000) / n };
+  });
+}
+
+function queue(p: Params): Promise<Metrics> {
+  return run(async () => {
+    const n = p.n;
+    const producers = p.producers ?? 1;
+    const consumers = p.consumers ?? 1;
+    const q = new Queue<number>(p.size ?? 100);
+    const t0 = now();
+    const tasks: Task<void>[] = [];
+    for (let w = 0; w < producers; w++) {
+      tasks.push(createTask(async () => {
+        for (let i = 0, m = n / producers; i < m; i++) await q.put(i);
+      }));
+    }
+    for (let w = 0; w < consumers; w++) {
+      tasks.push(createTask(async () => {
+        for (let i = 0, m = n / consumers; i < m; i++) await q.get();
+      }));
+    }
+    await gather(...tasks);
+    return { items_per_s: n / ((now() - t0) / 1000) };
+  });
+}
+
+function locking(p: Params, make: () => Lock | Semaphore): Promise<Metrics> {
+  return run(async () => {
+    const tasks = p.tasks ?? 100;
+    const iterations = p.iterations ?? 1000;
+    const lock = make();
+    const t0 = now();
+    const all: Task<void>[] = [];
+    for (let w = 0; w < tasks; w++) {
+      all.push(createTask(async () => {
+        for (let i = 0; i < iterations; i++) {
+          await lock.acquire();
+          try {
+            await sleep(0);
+          } finally {
+            lock.release();
+          }
+        }
+      }));
+    }
+    await gather(...all);
+    return { acq_per_s: (tasks * iterations) / ((now() - t0) / 1000) };
+  });
+}
+
+function lock(p: Params): Promise<Metrics> {
+  return locking(p, () => new Lock());
+}
+
+function semaphore(p: Params): Promise<Metrics> {
+  return locking(p, () => new Semaphore(p.size ?? 10));
+}
+
+function timers(p: Params): Promise<Metrics> {
+  return run(async () => {
+    const delays = timerDelaysMs(p.n, p.maxDelayMs ?? 100, p.seed ?? 1);
+    const late = new Float64Array(p.n);
+    const t0 = now();
+    const tasks: Task<void>[] = [];
+    for (let i = 0; i < p.n; i++) {
+      const delay = delays[i] as number;
+      tasks.push(createTask(async () => {
+        await sleep(delay / 1000);
+        late[i] = now() - (t0 + delay);
+      }));
+    }
+    await gather(...tasks);
+    return timerMetrics(t0, now(), delays, late);
+  });
+}
+
+async function body(i: number): Promise<number> {
+  return i;
+}
+
+function timeoutScopes(p: Params): Promise<Metrics> {
+  return run(async () => {
+    const n = p.n;
+    let sum = 0;
+    const t0 = now();
+    if (p.variant === "waitfor") {
+      for (let i = 0; i < n; i++) sum += await waitFor(() => body(i), 10);
+    } else {
+      for (let i = 0; i < n; i++) sum += await timeout(10, () => body(i));
+    }
+    if (sum < 0) throw new Error("unreachable");
+    return { us_per_scope: ((now() - t0) * 1000) / n };
+  });
+}
+
+export const peer: PeerModule = {
+  workloads: {
+    spawn,
+    memory,
+    cancel,
+    queue,
+    lock,
+    semaphore,
+    timers,
+    timeout: timeoutScopes,
+  },
+};
