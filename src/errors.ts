@@ -17,17 +17,14 @@ function hasBrand(value: unknown, name: string): boolean {
   return typeof value === "object" && value !== null && (value as Branded)[BRAND] === name;
 }
 
-/** Sets `name` and the brand on a new error. */
-function brand(error: Error, name: string): void {
-  Object.defineProperty(error, BRAND, { value: name });
-  Object.defineProperty(error, "name", { value: name, configurable: true, writable: true });
-}
-
 /**
- * Makes `x instanceof cls` true for an error branded `name` by any copy of the library (two
- * versions installed side by side); subclasses keep the ordinary prototype test.
+ * Brands an error class: its prototype carries `name` and the brand (so making an error costs
+ * nothing extra), and `x instanceof cls` is true for an error branded `name` by any copy of
+ * the library (two versions installed side by side); subclasses keep the ordinary test.
  */
 function brandClass(cls: abstract new (...args: never[]) => Error, name: string): void {
+  Object.defineProperty(cls.prototype, BRAND, { value: name });
+  Object.defineProperty(cls.prototype, "name", { value: name, configurable: true, writable: true });
   const ordinary = Function.prototype[Symbol.hasInstance];
   Object.defineProperty(cls, Symbol.hasInstance, {
     value(this: unknown, value: unknown): boolean {
@@ -51,7 +48,21 @@ function brandClass(cls: abstract new (...args: never[]) => Error, name: string)
 export class CancelledError extends Error {
   constructor(message = "", options?: ErrorOptions) {
     super(message, options);
-    brand(this, "CancelledError");
+  }
+}
+
+/**
+ * @internal A `CancelledError` made by the loop to deliver a cancellation. It has no stack
+ * trace: one captured there would show only the loop's own frames (V8 adds no async frames to
+ * an error made in a loop callback), and capturing it was most of the cost of a cancel.
+ */
+export function _makeCancelledError(message: string): CancelledError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new CancelledError(message);
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -64,7 +75,6 @@ export class CancelledError extends Error {
 export class TimeoutError extends Error {
   constructor(message = "", options?: ErrorOptions) {
     super(message, options);
-    brand(this, "TimeoutError");
   }
 }
 
@@ -77,7 +87,6 @@ export class TimeoutError extends Error {
 export class InvalidStateError extends Error {
   constructor(message = "", options?: ErrorOptions) {
     super(message, options);
-    brand(this, "InvalidStateError");
   }
 }
 
@@ -89,7 +98,6 @@ export class InvalidStateError extends Error {
 export class RuntimeError extends Error {
   constructor(message = "", options?: ErrorOptions) {
     super(message, options);
-    brand(this, "RuntimeError");
   }
 }
 
@@ -101,7 +109,6 @@ export class RuntimeError extends Error {
 export class LookupError extends Error {
   constructor(message = "", options?: ErrorOptions) {
     super(message, options);
-    brand(this, "LookupError");
   }
 }
 
@@ -114,7 +121,6 @@ export class LookupError extends Error {
 export class KeyboardInterrupt extends Error {
   constructor(message = "", options?: ErrorOptions) {
     super(message, options);
-    brand(this, "KeyboardInterrupt");
   }
 }
 
@@ -122,7 +128,6 @@ export class KeyboardInterrupt extends Error {
 export class QueueEmpty extends Error {
   constructor(message = "", options?: ErrorOptions) {
     super(message, options);
-    brand(this, "QueueEmpty");
   }
 }
 
@@ -130,7 +135,6 @@ export class QueueEmpty extends Error {
 export class QueueFull extends Error {
   constructor(message = "", options?: ErrorOptions) {
     super(message, options);
-    brand(this, "QueueFull");
   }
 }
 
@@ -138,7 +142,6 @@ export class QueueFull extends Error {
 export class QueueShutDown extends Error {
   constructor(message = "", options?: ErrorOptions) {
     super(message, options);
-    brand(this, "QueueShutDown");
   }
 }
 
@@ -146,7 +149,6 @@ export class QueueShutDown extends Error {
 export class BrokenBarrierError extends Error {
   constructor(message = "", options?: ErrorOptions) {
     super(message, options);
-    brand(this, "BrokenBarrierError");
   }
 }
 
@@ -164,7 +166,6 @@ export class IncompleteReadError extends Error {
   constructor(partial: Buffer, expected: number | null, options?: ErrorOptions) {
     const total = expected === null ? "undefined" : String(expected);
     super(`${partial.length} bytes read on a total of ${total} expected bytes`, options);
-    brand(this, "IncompleteReadError");
     this.partial = partial;
     this.expected = expected;
   }
@@ -181,7 +182,6 @@ export class LimitOverrunError extends Error {
 
   constructor(message: string, consumed: number, options?: ErrorOptions) {
     super(message, options);
-    brand(this, "LimitOverrunError");
     this.consumed = consumed;
   }
 }
@@ -232,7 +232,6 @@ export class ExceptionGroup extends AggregateError {
     }
     const n = list.length;
     super(list, `${message} (${n} sub-exception${n === 1 ? "" : "s"})`, options);
-    brand(this, "ExceptionGroup");
     Object.defineProperty(this, "errors", { value: list, enumerable: false, writable: false });
     Object.defineProperty(this, "rawMessage", { value: message, enumerable: false });
   }

@@ -17,7 +17,7 @@
  * the result, as asyncio's task step does (`_must_cancel`).
  */
 import { type Context, currentContext } from "./context.js";
-import { CancelledError, InvalidStateError, RuntimeError } from "./errors.js";
+import { type CancelledError, InvalidStateError, RuntimeError, _makeCancelledError } from "./errors.js";
 import { type ReadyItem, _invokeCallback } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
 import { _runOutsideFrame, frameStorage, getRunningLoop } from "./events/running.js";
@@ -516,7 +516,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal The error awaiting this future raises when it is cancelled. */
   _makeCancelledError(): CancelledError {
     if (this._cancelledError === null) {
-      this._cancelledError = new CancelledError(this._cancelMessage ?? "");
+      this._cancelledError = _makeCancelledError(this._cancelMessage ?? "");
     }
     return this._cancelledError;
   }

@@ -22,7 +22,7 @@
 import { fileURLToPath } from "node:url";
 import { Context, currentContext } from "./context.js";
 import { Coroutine, isCoroutine } from "./coroutines.js";
-import { CancelledError, RuntimeError, cancellationOf } from "./errors.js";
+import { CancelledError, RuntimeError, _makeCancelledError, cancellationOf } from "./errors.js";
 import type { ReadyItem, TimerEntry } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
 import { type Frame, frameStorage, getRunningLoop } from "./events/running.js";
@@ -374,7 +374,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   override _makeCancelledError(): CancelledError {
     if (this._state === "pending") {
       this._cancelDelivered = true;
-      return new CancelledError(this._cancelMessage ?? "");
+      return _makeCancelledError(this._cancelMessage ?? "");
     }
     return super._makeCancelledError();
   }

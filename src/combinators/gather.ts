@@ -140,7 +140,8 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
     }
     if (finished === byArg.size) {
       const results = children.map((fut) => {
-        if (fut.cancelled()) return new CancelledError(fut._cancelMessage ?? "");
+        // The child's own CancelledError (asyncio makes a new one with the same message).
+        if (fut.cancelled()) return fut._makeCancelledError();
         return fut._hasException ? fut.exception() : fut.result();
       });
       if (outer._cancelRequested) outer.setException(child._makeCancelledError());
