@@ -317,6 +317,9 @@ const TABLES: Table[] = [
       { runtime: "node20", peer: "raw", label: "Node net (floor)", floor: true, server: ["raw"] },
       { runtime: "node20", peer: "asyncio-ts", label: "asyncio-ts streams", ref: true, server: ["asyncio-ts-streams"] },
       { runtime: "node20", peer: "asyncio-ts", label: "asyncio-ts protocols", variant: "protocol", server: ["asyncio-ts-protocol"] },
+      { runtime: "nodeNew", peer: "raw", label: "Node net (floor)", floor: true, server: ["raw"] },
+      { runtime: "nodeNew", peer: "asyncio-ts", label: "asyncio-ts streams", ref: true, server: ["asyncio-ts-streams"] },
+      { runtime: "nodeNew", peer: "asyncio-ts", label: "asyncio-ts protocols", variant: "protocol", server: ["asyncio-ts-protocol"] },
       { runtime: "python", peer: "asyncio", label: "CPython asyncio streams", server: ["asyncio", "streams"] },
       { runtime: "python", peer: "asyncio", label: "CPython asyncio protocols", variant: "protocol", server: ["asyncio", "protocol"] },
       { runtime: "uvloop", peer: "asyncio", label: "uvloop streams", server: ["uvloop", "streams"] },
@@ -434,7 +437,8 @@ function serverCommand(env: Environment, row: Row, nodeFlags: string[] = []): [s
   if (row.runtime === "python" || row.runtime === "uvloop") {
     return [(env.python as { path: string }).path, ["-B", PY_ECHO, ...server]];
   }
-  return [process.execPath, [...nodeFlags, ECHO_SERVER, ...server]];
+  const node = row.runtime === "nodeNew" ? (env.newestNode as { path: string }).path : process.execPath;
+  return [node, [...nodeFlags, ECHO_SERVER, ...server]];
 }
 
 async function measureEcho(env: Environment, table: Table, row: Row, opts: Options, nodeFlags: string[] = []): Promise<Outcome> {
@@ -680,8 +684,8 @@ function targets(results: Map<string, RowResult>): TargetCheck[] {
   const floorOf = (table: string, node: RuntimeId) => primaryMedian(results, table, (r) => r.floor === true && r.runtime === node);
   const cpython = (table: string, label: string) => primaryMedian(results, table, (r) => r.label === label);
   /** The echo servers' CPU time per request: compares servers even when the load generator sets the pace. */
-  const serverCpu = (pick: (r: Row) => boolean, versus: string) => {
-    const a = primaryMedian(results, "echo", (r) => r.ref === true, "server_us_per_req");
+  const serverCpu = (node: RuntimeId, pick: (r: Row) => boolean, versus: string) => {
+    const a = primaryMedian(results, "echo", (r) => r.ref === true && r.runtime === node, "server_us_per_req");
     const b = primaryMedian(results, "echo", pick, "server_us_per_req");
     return a === null || b === null ? "" : `; server CPU per request ${fmt(a, "µs")} vs ${fmt(b, "µs")} µs for ${versus}`;
   };
@@ -761,11 +765,10 @@ function targets(results: Map<string, RowResult>): TargetCheck[] {
       table: "echo",
       why: "echo",
       check: (node) => {
-        if (node !== "node20") return null;
         const a = ours("echo", node);
         const f = floorOf("echo", node);
         if (a === null || f === null) return null;
-        const cpu = serverCpu((r) => r.floor === true, "net");
+        const cpu = serverCpu(node, (r) => r.floor === true && r.runtime === node, "net");
         return { text: `${(a / f).toFixed(2)}× (${fmt(a, "/s")} vs ${fmt(f, "/s")} req/s${cpu})`, met: a / f >= 0.9 };
       },
     },
@@ -774,11 +777,10 @@ function targets(results: Map<string, RowResult>): TargetCheck[] {
       table: "echo",
       why: "echo",
       check: (node) => {
-        if (node !== "node20") return null;
         const a = ours("echo", node);
         const uv = cpython("echo", "uvloop streams");
         if (a === null || uv === null) return null;
-        const cpu = serverCpu((r) => r.label === "uvloop streams", "uvloop");
+        const cpu = serverCpu(node, (r) => r.label === "uvloop streams", "uvloop");
         return { text: `${(a / uv).toFixed(2)}× (${fmt(a, "/s")} vs ${fmt(uv, "/s")} req/s${cpu})`, met: a > uv };
       },
     },
