@@ -45,11 +45,7 @@ function brandClass(cls: abstract new (...args: never[]) => Error, name: string)
  * asyncio: `asyncio.CancelledError` (a `BaseException`, so `except Exception` skips it; JS has
  * no such split).
  */
-export class CancelledError extends Error {
-  constructor(message = "", options?: ErrorOptions) {
-    super(message, options);
-  }
-}
+export class CancelledError extends Error {}
 
 /**
  * @internal A `CancelledError` made by the loop to deliver a cancellation. It has no stack
@@ -72,11 +68,7 @@ export function _makeCancelledError(message: string): CancelledError {
  *
  * asyncio: `TimeoutError` (the builtin, which `asyncio.TimeoutError` aliases since 3.11).
  */
-export class TimeoutError extends Error {
-  constructor(message = "", options?: ErrorOptions) {
-    super(message, options);
-  }
-}
+export class TimeoutError extends Error {}
 
 /**
  * An operation was called on a future or task in the wrong state: `result()` before it is done,
@@ -84,33 +76,21 @@ export class TimeoutError extends Error {
  *
  * asyncio: `asyncio.InvalidStateError`.
  */
-export class InvalidStateError extends Error {
-  constructor(message = "", options?: ErrorOptions) {
-    super(message, options);
-  }
-}
+export class InvalidStateError extends Error {}
 
 /**
  * The API was misused in a way asyncio answers with Python's `RuntimeError`: no running event
  * loop, running a loop that already runs, releasing an unlocked lock, creating a task in a
  * finished task group.
  */
-export class RuntimeError extends Error {
-  constructor(message = "", options?: ErrorOptions) {
-    super(message, options);
-  }
-}
+export class RuntimeError extends Error {}
 
 /**
  * `ContextVar.get()` found no value and no default.
  *
  * Python: `LookupError`.
  */
-export class LookupError extends Error {
-  constructor(message = "", options?: ErrorOptions) {
-    super(message, options);
-  }
-}
+export class LookupError extends Error {}
 
 /**
  * The program was interrupted with Ctrl-C (SIGINT) while `run()` or `Runner.run()` was running
@@ -118,39 +98,19 @@ export class LookupError extends Error {
  *
  * Python: `KeyboardInterrupt`.
  */
-export class KeyboardInterrupt extends Error {
-  constructor(message = "", options?: ErrorOptions) {
-    super(message, options);
-  }
-}
+export class KeyboardInterrupt extends Error {}
 
 /** `getNowait()` on an empty queue. asyncio: `asyncio.QueueEmpty`. */
-export class QueueEmpty extends Error {
-  constructor(message = "", options?: ErrorOptions) {
-    super(message, options);
-  }
-}
+export class QueueEmpty extends Error {}
 
 /** `putNowait()` on a full queue. asyncio: `asyncio.QueueFull`. */
-export class QueueFull extends Error {
-  constructor(message = "", options?: ErrorOptions) {
-    super(message, options);
-  }
-}
+export class QueueFull extends Error {}
 
 /** A put or get on a queue that was shut down. asyncio: `asyncio.QueueShutDown` (3.13). */
-export class QueueShutDown extends Error {
-  constructor(message = "", options?: ErrorOptions) {
-    super(message, options);
-  }
-}
+export class QueueShutDown extends Error {}
 
 /** A barrier was reset or aborted while a task waited on it. asyncio: `asyncio.BrokenBarrierError`. */
-export class BrokenBarrierError extends Error {
-  constructor(message = "", options?: ErrorOptions) {
-    super(message, options);
-  }
-}
+export class BrokenBarrierError extends Error {}
 
 /**
  * The stream ended before `readexactly(n)` or `readuntil(sep)` could be satisfied.

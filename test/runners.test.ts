@@ -21,13 +21,7 @@ import {
   sleep,
 } from "../src/index.js";
 import { TestLoop } from "../src/testing.js";
-
-class ValueError extends Error {
-  override name = "ValueError";
-}
-class ZeroDivisionError extends Error {
-  override name = "ZeroDivisionError";
-}
+import { ValueError, ZeroDivisionError } from "./support/errors.js";
 
 /** A loop that records the shutdown steps `close()` takes (CPython's BaseTest.new_loop). */
 class RecordingLoop extends TestLoop {

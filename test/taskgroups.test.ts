@@ -26,15 +26,10 @@ import {
   timeout,
 } from "../src/index.js";
 import { runTest } from "../src/testing.js";
+import { ValueError, ZeroDivisionError, caught } from "./support/errors.js";
 
 class MyExc extends Error {
   override name = "MyExc";
-}
-class ZeroDivisionError extends Error {
-  override name = "ZeroDivisionError";
-}
-class ValueError extends Error {
-  override name = "ValueError";
 }
 class TypeErrorLike extends Error {
   override name = "TypeErrorLike";
@@ -44,15 +39,6 @@ class TypeErrorLike extends Error {
 function errorTypes(eg: unknown): Set<unknown> {
   assert.ok(eg instanceof ExceptionGroup, `expected an ExceptionGroup, got ${String(eg)}`);
   return new Set(eg.errors.map((e) => (e as object).constructor));
-}
-
-async function caught(fn: () => PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await fn();
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a rejection");
 }
 
 function divideByZero(): never {

@@ -19,26 +19,7 @@ import {
   timeoutAt,
 } from "../src/index.js";
 import { runTest } from "../src/testing.js";
-
-class ZeroDivisionError extends Error {
-  override name = "ZeroDivisionError";
-}
-class KeyError extends Error {
-  override name = "KeyError";
-}
-class ValueError extends Error {
-  override name = "ValueError";
-}
-
-/** Runs `fn` and returns what it threw; fails when it does not throw. */
-async function caught(fn: () => PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await fn();
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a rejection");
-}
+import { KeyError, ValueError, ZeroDivisionError, caught } from "./support/errors.js";
 
 describe("timeout()", () => {
   it("raises TimeoutError when the body runs past the delay, and the scope is expired", async () => {

@@ -18,19 +18,7 @@ import {
   sleep,
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
-
-class ZeroDivisionError extends Error {
-  override name = "ZeroDivisionError";
-}
-
-async function caught(fn: () => PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await fn();
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a rejection");
-}
+import { ZeroDivisionError, caught } from "../support/errors.js";
 
 type Tuple<T, N extends number, R extends T[] = []> = R["length"] extends N ? R : Tuple<T, N, [...R, T]>;
 

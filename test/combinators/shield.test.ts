@@ -15,15 +15,7 @@ import {
   sleep,
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
-
-async function caught(fn: () => PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await fn();
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a rejection");
-}
+import { caught } from "../support/errors.js";
 
 /** One pass of the loop (CPython's test_utils.run_briefly). */
 async function runBriefly(): Promise<void> {

@@ -17,18 +17,10 @@ import {
   waitFor,
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
+import { caught } from "../support/errors.js";
 
 /** A very small timeout: it passes "timeout > 0" but ends at once (CPython's _EPSILON). */
 const EPSILON = 0.0001;
-
-async function caught(fn: () => PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await fn();
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a rejection");
-}
 
 /** Runs for TASK_TIMEOUT seconds of loop time, swallowing every cancel (CPython's SlowTask). */
 class SlowTask {

@@ -16,19 +16,7 @@ import {
   wait,
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
-
-class ZeroDivisionError extends Error {
-  override name = "ZeroDivisionError";
-}
-
-async function caught(fn: () => PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await fn();
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a rejection");
-}
+import { ZeroDivisionError, caught } from "../support/errors.js";
 
 describe("wait()", () => {
   it("waits for every awaitable by default and returns them all in done", async () => {

@@ -14,16 +14,7 @@ import {
 } from "../../src/index.js";
 import { TestLoop, runTest } from "../../src/testing.js";
 import { captureExceptions, collectGarbage, runBriefly } from "../support/core.js";
-
-/** Awaits `aw` and returns the error it rejects with (fails when it resolves). */
-async function errorOf(aw: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await aw;
-  } catch (e) {
-    return e;
-  }
-  assert.fail("expected a rejection");
-}
+import { errorOf } from "../support/errors.js";
 
 describe("Task.cancel", () => {
   // CPython: test_tasks.py BaseTaskTests.test_cancel

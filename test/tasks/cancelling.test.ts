@@ -7,15 +7,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { CancelledError, type Task, createTask, currentTask, sleep } from "../../src/index.js";
 import { TestLoop, runTest } from "../../src/testing.js";
 import { runBriefly } from "../support/core.js";
-
-async function errorOf(aw: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await aw;
-  } catch (e) {
-    return e;
-  }
-  assert.fail("expected a rejection");
-}
+import { errorOf } from "../support/errors.js";
 
 describe("Task.cancelling", () => {
   // CPython: test_tasks.py BaseTaskTests.test_cancelling

@@ -18,15 +18,7 @@ import {
   sleep,
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
-
-async function errorOf(aw: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await aw;
-  } catch (e) {
-    return e;
-  }
-  assert.fail("expected a rejection");
-}
+import { errorOf } from "../support/errors.js";
 
 /** Yields to the loop until `task` has started and is parked in foreign code. */
 async function letItStart(): Promise<void> {
