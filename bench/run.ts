@@ -955,6 +955,9 @@ function renderReport(
     renderTargets(env, checks),
     "",
   );
+  // The hand-written reading of the misses (what stands in the way, what would fix it).
+  const analysis = join(BENCH_DIR, "analysis.md");
+  if (existsSync(analysis)) out.push(readFileSync(analysis, "utf8").trim(), "");
   const missedNotes = [...profiles.entries()];
   if (missedNotes.length > 0) {
     out.push("## What stands in the way (profiles of the missed targets)", "");
