@@ -28,7 +28,7 @@ import type { EventLoop } from "../events/loop.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import type { BaseProtocol } from "../transports/protocols.js";
 import { ReadTransport, type WriteData, WriteFlowControl, WriteTransport } from "../transports/transports.js";
-import { type CodedError, isSystemError, outsideFrame, schedule, toBuffer } from "../transports/util.js";
+import { type CodedError, isSystemError, outsideFrame, schedule, toBuffer, callProtocol } from "../transports/util.js";
 
 /** What a read pipe transport calls. */
 export interface ReadPipeProtocol extends BaseProtocol {
@@ -54,16 +54,7 @@ function reportFatal(loop: EventLoop, exc: unknown, message: string, transport: 
 }
 
 function callLost(loop: EventLoop, protocol: BaseProtocol, exc: Error | null, transport: object): void {
-  try {
-    protocol.connectionLost(exc);
-  } catch (exception) {
-    loop.callExceptionHandler({
-      message: `Exception in callback ${protocol.constructor.name}.connectionLost()`,
-      exception,
-      transport,
-      protocol,
-    });
-  }
+  callProtocol(loop, transport, protocol, "connectionLost", () => protocol.connectionLost(exc));
 }
 
 /** @internal The read end of a child's stdout or stderr pipe. asyncio: `_UnixReadPipeTransport`. */

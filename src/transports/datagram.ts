@@ -16,7 +16,7 @@ import { checkFunction, checkOptions, describe } from "../internal/validate.js";
 import type { BaseProtocol, DatagramAddress } from "./protocols.js";
 import { DatagramTransport, type WriteData, WriteFlowControl } from "./transports.js";
 import { TransportSocket, _toAddress } from "./trsock.js";
-import { checkPort, isSystemError, outsideFrame, outsideFrame2, schedule, toBuffer } from "./util.js";
+import { checkPort, isSystemError, outsideFrame, outsideFrame2, schedule, toBuffer, callProtocol } from "./util.js";
 
 /** Options of `loop.createDatagramEndpoint`. */
 export interface CreateDatagramEndpointOptions {
@@ -68,16 +68,7 @@ export class DatagramSocketTransport extends DatagramTransport {
   /** @internal `connectionMade`, then `waiter` settles: in the loop's next iteration. */
   _start(waiter: { done(): boolean; setResult(v: undefined): void }): void {
     schedule(this.#loop, () => {
-      try {
-        this.#protocol.connectionMade(this);
-      } catch (exception) {
-        this.#loop.callExceptionHandler({
-          message: `Exception in callback ${this.#protocol.constructor.name}.connectionMade()`,
-          exception,
-          transport: this,
-          protocol: this.#protocol,
-        });
-      }
+      callProtocol(this.#loop, this, this.#protocol, "connectionMade", () => this.#protocol.connectionMade(this));
       if (!waiter.done()) waiter.setResult(undefined);
     });
   }
@@ -123,18 +114,9 @@ export class DatagramSocketTransport extends DatagramTransport {
     } catch {
       // Already closed.
     }
-    schedule(this.#loop, () => {
-      try {
-        this.#protocol.connectionLost(exc);
-      } catch (exception) {
-        this.#loop.callExceptionHandler({
-          message: `Exception in callback ${this.#protocol.constructor.name}.connectionLost()`,
-          exception,
-          transport: this,
-          protocol: this.#protocol,
-        });
-      }
-    });
+    schedule(this.#loop, () =>
+      callProtocol(this.#loop, this, this.#protocol, "connectionLost", () => this.#protocol.connectionLost(exc)),
+    );
   }
 
   override sendto(data: WriteData, addr: DatagramAddress | null = null): void {

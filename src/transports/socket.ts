@@ -34,7 +34,7 @@ import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { type BaseProtocol, _isBufferedProtocol } from "./protocols.js";
 import { Transport, type WriteData, WriteFlowControl } from "./transports.js";
 import { TransportSocket, _toAddress } from "./trsock.js";
-import { isSystemError, outsideFrame, schedule, toBuffer } from "./util.js";
+import { isSystemError, outsideFrame, schedule, toBuffer, callProtocol } from "./util.js";
 
 /** @internal What a transport tells the server it was accepted by. */
 export interface ConnectionOwner {
@@ -139,16 +139,7 @@ export class SocketTransport extends Transport {
     this.#protocolConnected = true;
     schedule(this.#loop, () => {
       if (callConnectionMade) {
-        try {
-          this.#protocol.connectionMade(this);
-        } catch (exception) {
-          this.#loop.callExceptionHandler({
-            message: `Exception in callback ${this.#protocol.constructor.name}.connectionMade()`,
-            exception,
-            transport: this,
-            protocol: this.#protocol,
-          });
-        }
+        callProtocol(this.#loop, this, this.#protocol, "connectionMade", () => this.#protocol.connectionMade(this));
       }
       if (!this.#closing) this.#startReading();
       if (waiter !== null && !waiter.done()) waiter.setResult(undefined);
@@ -266,20 +257,12 @@ export class SocketTransport extends Transport {
   }
 
   #callConnectionLost(exc: Error | null): void {
-    try {
-      if (this.#protocolConnected) this.#protocol.connectionLost(exc);
-    } catch (exception) {
-      this.#loop.callExceptionHandler({
-        message: `Exception in callback ${this.#protocol.constructor.name}.connectionLost()`,
-        exception,
-        transport: this,
-        protocol: this.#protocol,
-      });
-    } finally {
-      const server = this.#server;
-      this.#server = null;
-      server?._detach(this);
+    if (this.#protocolConnected) {
+      callProtocol(this.#loop, this, this.#protocol, "connectionLost", () => this.#protocol.connectionLost(exc));
     }
+    const server = this.#server;
+    this.#server = null;
+    server?._detach(this);
   }
 
   override close(): void {

@@ -54,6 +54,29 @@ class LoopCallback implements ReadyItem {
  * Runs `fn` in the loop's next iteration (asyncio's `call_soon`), with no context; at once
  * when the loop is closed, so a transport's last callbacks are never lost.
  */
+/**
+ * Calls a protocol callback (`call`); an error it throws goes to the loop's exception handler
+ * with the transport and protocol, as asyncio reports it. Never throws.
+ */
+export function callProtocol(
+  loop: EventLoop,
+  transport: object,
+  protocol: object,
+  name: string,
+  call: () => void,
+): void {
+  try {
+    call();
+  } catch (exception) {
+    loop.callExceptionHandler({
+      message: `Exception in callback ${protocol.constructor.name}.${name}()`,
+      exception,
+      transport,
+      protocol,
+    });
+  }
+}
+
 export function schedule(loop: EventLoop, fn: () => void): void {
   if (loop.isClosed()) new LoopCallback(loop, fn)._run();
   else loop._enqueue(new LoopCallback(loop, fn));
