@@ -1,7 +1,6 @@
 /**
  * `gather`: run awaitables concurrently and collect their results in order.
  */
-import { CancelledError } from "../errors.js";
 import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
 import { Future, isFuture } from "../futures.js";
