@@ -93,14 +93,17 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]>, Frame 
     return this.#vars.size;
   }
 
+  /** The variables that have a value in this context. */
   keys(): IterableIterator<ContextVar<unknown>> {
     return this.#vars.keys();
   }
 
+  /** The values of the variables set in this context. */
   values(): IterableIterator<unknown> {
     return this.#vars.values();
   }
 
+  /** `[variable, value]` pairs, as iterating the context gives them. */
   entries(): IterableIterator<[ContextVar<unknown>, unknown]> {
     return this.#vars.entries();
   }
@@ -135,6 +138,7 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]>, Frame 
     else this.#vars.set(variable, value);
   }
 
+  /** The state, as asyncio's repr shows it. */
   toString(): string {
     return formatRepr("Context", [`vars=${this.#vars.size}`]);
   }
@@ -238,6 +242,7 @@ export class ContextVar<T> {
     token._used = true;
   }
 
+  /** The state, as asyncio's repr shows it. */
   toString(): string {
     const def = this.#default === MISSING ? [] : [`default=${reprValue(this.#default)}`];
     return formatRepr("ContextVar", [`name='${this.name}'`, ...def]);
@@ -275,6 +280,7 @@ export class Token<T> {
     return this._previous as T | symbol;
   }
 
+  /** The state, as asyncio's repr shows it. */
   toString(): string {
     return formatRepr("Token", [this._used ? "used" : "unused", `var=${this.var.toString()}`]);
   }

@@ -120,7 +120,9 @@ export class BrokenBarrierError extends Error {}
  * asyncio: `asyncio.IncompleteReadError` (an `EOFError`).
  */
 export class IncompleteReadError extends Error {
+  /** The bytes read before the stream ended. */
   readonly partial: Buffer;
+  /** How many bytes were asked for; `null` when reading up to a separator. */
   readonly expected: number | null;
 
   constructor(partial: Buffer, expected: number | null, options?: ErrorOptions) {
@@ -138,6 +140,7 @@ export class IncompleteReadError extends Error {
  * asyncio: `asyncio.LimitOverrunError`.
  */
 export class LimitOverrunError extends Error {
+  /** How many bytes to consume to get past the overrun. */
   readonly consumed: number;
 
   constructor(message: string, consumed: number, options?: ErrorOptions) {
@@ -180,6 +183,7 @@ function matcherToPredicate(matcher: ErrorMatcher): (error: unknown) => boolean 
  * asyncio: the builtin `ExceptionGroup` / `BaseExceptionGroup`.
  */
 export class ExceptionGroup extends AggregateError {
+  /** The errors in this group, in the order they happened. */
   declare readonly errors: unknown[];
 
   constructor(message: string, errors: Iterable<unknown>, options?: ErrorOptions) {

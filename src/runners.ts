@@ -160,6 +160,7 @@ export class Runner {
     return onSigint;
   }
 
+  /** The state of the runner, as asyncio's repr shows it. */
   toString(): string {
     return formatRepr("Runner", [this.#state]);
   }

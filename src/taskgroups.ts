@@ -195,6 +195,7 @@ export class TaskGroup {
     }
   };
 
+  /** The state of the group, as asyncio's repr shows it. */
   toString(): string {
     const parts: string[] = [];
     if (this.#tasks.size > 0) parts.push(`tasks=${this.#tasks.size}`);

@@ -209,6 +209,7 @@ export class StreamWriter<T extends WriteTransport = Transport> {
     }
   }
 
+  /** The state of the writer, as asyncio's repr shows it. */
   toString(): string {
     const parts = [`transport=${String(this.#transport)}`];
     if (this.#reader !== null) parts.push(`reader=${this.#reader.toString()}`);

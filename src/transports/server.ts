@@ -225,6 +225,7 @@ export class Server {
     await this.waitClosed();
   }
 
+  /** The state of the server, as asyncio's repr shows it. */
   toString(): string {
     const parts = [`sockets=[${this.sockets.map((s) => s.toString()).join(", ")}]`];
     if (this.#serving) parts.push("serving");

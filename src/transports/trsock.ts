@@ -86,6 +86,7 @@ export class TransportSocket {
     return this.#unixPath === null ? null : "";
   }
 
+  /** The state of the socket, as asyncio's repr shows it. */
   toString(): string {
     const name = this.getsockname();
     const where = name === null ? "unbound" : typeof name === "string" ? `path=${name}` : `laddr=${name[0]}:${name[1]}`;
