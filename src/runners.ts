@@ -107,6 +107,9 @@ export class Runner {
   /**
    * Cancels the tasks still running and waits for them, shuts the default executor down, and
    * closes the loop. Closing again does nothing.
+   *
+   * **Cancellation**: called outside any task (it runs the loop itself); it cancels the tasks
+   * still running and waits for them.
    */
   async close(): Promise<void> {
     if (this.#state !== "initialized") {

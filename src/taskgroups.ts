@@ -43,6 +43,9 @@ export class TaskGroup {
   /**
    * Creates a task in this group (as `createTask`) and returns it.
    *
+   * **Cancellation**: the group cancels its tasks when one of them fails, when the task running
+   * the group is cancelled, and on `cancel()`; a task cancelled on its own is not a failure.
+   *
    * @throws {RuntimeError} when the group has not started, has finished, or is shutting down
    * after a failure (a coroutine given is then closed, never run).
    */

@@ -461,6 +461,9 @@ function onCoroutineThrow(error: unknown): void {
  * Pass a thunk (`() => work(1)`) or a {@link Coroutine}: the work then starts inside the new
  * task, so the task can cancel it. A promise that already runs can only be waited for.
  *
+ * **Cancellation**: see {@link Task}: `task.cancel()` reaches the code at its library awaits;
+ * awaiting the task from a task that is cancelled cancels it too (use `shield` to prevent it).
+ *
  * @throws {TypeError} when `coro` is not an awaitable or a thunk.
  * @throws {RuntimeError} when no loop is running.
  *
@@ -502,6 +505,9 @@ export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
  * Returns a {@link Future} for `aw`: a future or task as it is; a thunk or coroutine scheduled
  * as a new task; a promise wrapped in a future that follows it (cancelling that future stops
  * the waiting, not the work).
+ *
+ * **Cancellation**: cancelling the returned future cancels the task made for a thunk or
+ * coroutine; for a promise, it stops the waiting, not the work.
  *
  * @throws {TypeError} when `aw` is not an awaitable or a thunk.
  *
@@ -599,6 +605,9 @@ export function sleep<T>(delay: number, result?: T): Future<T | undefined> {
  * A task factory whose tasks run their first step at once, inside `createTask`, while the loop
  * runs: `loop.setTaskFactory(eagerTaskFactory)`. Code up to the first real suspension runs
  * before `createTask` returns.
+ *
+ * **Cancellation**: as any task; a task cancelled right after its eager first step ends
+ * cancelled at its next library await.
  *
  * Differs from asyncio: a JS async function never finishes synchronously, so an eager task is
  * never done when `createTask` returns (asyncio's can be).

@@ -129,6 +129,8 @@ export class TestLoop extends EventLoop {
  * deliver I/O. Call it from a task.
  *
  * Trio: `trio.testing.wait_all_tasks_blocked()`.
+ *
+ * **Cancellation**: cancelling the awaiting task ends the wait with `CancelledError`.
  */
 export function waitAllTasksBlocked(): Future<void> {
   const loop = getRunningLoop();
@@ -142,6 +144,8 @@ export function waitAllTasksBlocked(): Future<void> {
 /**
  * Moves the running {@link TestLoop}'s clock forward by `seconds`, then waits until every
  * other task is blocked, so what the timers woke has run.
+ *
+ * **Cancellation**: cancelling the awaiting task ends the wait; the clock has moved already.
  *
  * @throws {RuntimeError} when the running loop is not a `TestLoop`.
  */
@@ -165,6 +169,8 @@ export interface RunTestOptions extends Omit<RunOptions, "loopFactory"> {
 /**
  * `run(main)` on a {@link TestLoop}: with `autojump` (the default), sleeps and timeouts take no
  * real time, and `loop.time()` still reads exactly as if they had.
+ *
+ * **Cancellation**: as {@link run}: Ctrl-C cancels `main`.
  */
 export function runTest<T>(main: Awaitable<T>, options: RunTestOptions = {}): Promise<T> {
   checkOptions("options", options);

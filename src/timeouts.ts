@@ -187,6 +187,9 @@ export function timeout<T>(
  * Like {@link timeout}, with an absolute deadline `when` in seconds on the loop's clock
  * (`getRunningLoop().time() + 10`), or `null` for none.
  *
+ * **Cancellation**: as {@link timeout}: a cancel from outside passes through as
+ * `CancelledError`, never as a timeout.
+ *
  * asyncio: `async with asyncio.timeout_at(when):` (3.11).
  */
 export function timeoutAt<T>(

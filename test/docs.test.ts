@@ -1,19 +1,21 @@
 // Every public name has a doc comment: the exports of both entry points, and the public
-// methods and properties of every exported class (style.md: one doc comment per public name).
+// methods and properties of every exported class (style.md: one doc comment per public name);
+// and every one that returns something to await says what cancelling it does.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import ts from "typescript";
 
+const entries = ["src/index.ts", "src/testing.ts"];
+const program = ts.createProgram(entries, {
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  target: ts.ScriptTarget.ES2022,
+  strict: true,
+  noEmit: true,
+});
+const checker = program.getTypeChecker();
+
 function undocumented(): string[] {
-  const entries = ["src/index.ts", "src/testing.ts"];
-  const program = ts.createProgram(entries, {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-    noEmit: true,
-  });
-  const checker = program.getTypeChecker();
   const missing: string[] = [];
   for (const entry of entries) {
     const source = program.getSourceFile(entry);
@@ -41,8 +43,56 @@ function undocumented(): string[] {
   return missing;
 }
 
+/** True when calling `symbol` returns something with a `then`: an awaitable. */
+function returnsAwaitable(symbol: ts.Symbol, declaration: ts.Declaration): boolean {
+  const type = checker.getTypeOfSymbolAtLocation(symbol, declaration);
+  return type
+    .getCallSignatures()
+    .some((signature) => checker.getReturnTypeOfSignature(signature).getProperty("then") !== undefined);
+}
+
+function docText(symbol: ts.Symbol): string {
+  const tags = symbol.getJsDocTags().map((tag) => ts.displayPartsToString(tag.text));
+  return [ts.displayPartsToString(symbol.getDocumentationComment(checker)), ...tags].join(" ");
+}
+
+/** Public functions and methods returning an awaitable whose doc has no Cancellation paragraph. */
+function withoutCancellationParagraph(): string[] {
+  const missing = new Set<string>();
+  const chaining = new Set(["then", "catch", "finally"]);
+  for (const entry of entries) {
+    const source = program.getSourceFile(entry);
+    const module = source === undefined ? undefined : checker.getSymbolAtLocation(source);
+    assert.ok(module !== undefined, `cannot read ${entry}`);
+    for (const exported of checker.getExportsOfModule(module)) {
+      const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      const declaration = symbol.valueDeclaration;
+      if (declaration !== undefined && (symbol.flags & ts.SymbolFlags.Function) !== 0) {
+        if (returnsAwaitable(symbol, declaration) && !docText(symbol).includes("Cancellation")) {
+          missing.add(exported.name);
+        }
+      }
+      if ((symbol.flags & ts.SymbolFlags.Class) === 0) continue;
+      for (const member of checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(symbol))) {
+        if (/^(_|#|__@)/.test(member.name) || chaining.has(member.name)) continue;
+        const memberDeclaration = member.valueDeclaration;
+        if (memberDeclaration === undefined || !memberDeclaration.getSourceFile().fileName.includes("/src/")) continue;
+        if ((member.flags & ts.SymbolFlags.Method) === 0) continue;
+        if (returnsAwaitable(member, memberDeclaration) && !docText(member).includes("Cancellation")) {
+          missing.add(`${exported.name}.${member.name}`);
+        }
+      }
+    }
+  }
+  return [...missing];
+}
+
 describe("documentation", () => {
   it("gives every public name and every public member of an exported class a doc comment", () => {
     assert.deepEqual(undocumented(), []);
+  });
+
+  it("says in a Cancellation paragraph what cancelling does, for everything that can be awaited", () => {
+    assert.deepEqual(withoutCancellationParagraph(), []);
   });
 });

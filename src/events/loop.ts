@@ -195,6 +195,8 @@ export class EventLoop implements ClockHost {
    *
    * If `stop()` was called before, runs one iteration and resolves.
    *
+   * **Cancellation**: not a task's await; `stop()` ends it (the promise then resolves).
+   *
    * @throws {RuntimeError} (as a rejection) when the loop is closed or running, or another loop
    * runs.
    */
@@ -215,6 +217,9 @@ export class EventLoop implements ClockHost {
   /**
    * Runs the loop until `aw` is done, and resolves to its result (rejects with its error).
    * A thunk or coroutine is made a task of this loop first.
+   *
+   * **Cancellation**: cancelling `aw` (when it is a future or task) makes this reject with
+   * `CancelledError`; `stop()` makes it reject with `RuntimeError`.
    *
    * @throws {RuntimeError} (as a rejection) when the loop is closed or already running, or when
    * `stop()` ends the loop before `aw` is done.
@@ -342,7 +347,12 @@ export class EventLoop implements ClockHost {
 
   // ---------------------------------------------------------------- futures and tasks
 
-  /** A new pending {@link Future} bound to this loop. asyncio: `loop.create_future()`. */
+  /**
+   * A new pending {@link Future} bound to this loop. asyncio: `loop.create_future()`.
+   *
+   * **Cancellation**: a task awaiting the future gets `CancelledError` if it is cancelled, and
+   * cancelling that task cancels the future.
+   */
   createFuture<T = unknown>(): Future<T> {
     return new Future<T>(this);
   }
@@ -350,6 +360,9 @@ export class EventLoop implements ClockHost {
   /**
    * Wraps `coro` in a {@link Task} of this loop and schedules it. Works on a loop that is not
    * running: the task starts when the loop runs. Uses the task factory when one is set.
+   *
+   * **Cancellation**: see {@link Task}: `task.cancel()` reaches the code at its library awaits;
+   * awaiting the task from another task that is cancelled cancels it too (use `shield`).
    *
    * asyncio: `loop.create_task(coro, *, name=None, context=None)`.
    */
@@ -540,6 +553,9 @@ export class EventLoop implements ClockHost {
   /**
    * Shuts the default executor down and waits for its running work, up to `timeout` seconds
    * (no limit by default). asyncio: `loop.shutdown_default_executor(timeout=None)`.
+   *
+   * **Cancellation**: cancelling the awaiting task stops the waiting; the executor goes on
+   * shutting down.
    */
   async shutdownDefaultExecutor(timeout: number | null = null): Promise<void> {
     this.#executorShutdownCalled = true;
@@ -569,6 +585,8 @@ export class EventLoop implements ClockHost {
    * asyncio closes the async generators a loop started here. JavaScript has no hook that tells
    * a library when an async generator is created, so there is nothing to close: this resolves
    * at once. Close generators with `return()` (or `for await` + `break`) as usual.
+   *
+   * **Cancellation**: resolves at once; there is nothing to cancel.
    */
   async shutdownAsyncgens(): Promise<void> {
     this.#checkClosed();

@@ -54,7 +54,12 @@ export function bindLoop(bound: EventLoop | null, owner: object): EventLoop {
  * asyncio: `asyncio.locks._ContextManagerMixin`.
  */
 export abstract class Acquirable {
-  /** Waits until the primitive can be acquired, acquires it, and resolves `true`. */
+  /**
+   * Waits until the primitive can be acquired, acquires it, and resolves `true`.
+   *
+   * **Cancellation**: cancelling the waiting task takes it out of the queue; a wake-up it was
+   * already given passes on to the next waiter (each primitive's own `acquire()` says how).
+   */
   abstract acquire(): PromiseLike<true>;
 
   /** Releases the primitive. */
