@@ -12,6 +12,7 @@ import {
   coroutine,
   getRunningLoop,
   newEventLoop,
+  run,
   sleep,
 } from "../../src/index.js";
 import { TestLoop, runTest } from "../../src/testing.js";
@@ -339,5 +340,38 @@ describe("shutdownAsyncgens and shutdownDefaultExecutor", () => {
     await loop.runUntilComplete(() => loop.shutdownDefaultExecutor());
     await loop.runUntilComplete(() => loop.shutdownDefaultExecutor(0.1));
     loop.close();
+  });
+});
+
+describe("iterations and Node's own loop", () => {
+  // Real clock: what is measured is how the loop shares Node's event loop.
+  it("lets a Node timer fire while a task keeps yielding with sleep(0)", async () => {
+    await run(async () => {
+      let fired = false;
+      setTimeout(() => {
+        fired = true;
+      }, 1);
+      let iterations = 0;
+      while (!fired) {
+        await sleep(0);
+        if (++iterations > 1_000_000) assert.fail("the task starved Node's timer");
+      }
+    });
+  });
+
+  it("runs several iterations per turn of Node's loop, and gives Node a turn at least every 64", async () => {
+    await run(async () => {
+      let turns = 0;
+      let counting = true;
+      const tick = (): void => {
+        turns++;
+        if (counting) setImmediate(tick);
+      };
+      setImmediate(tick);
+      for (let i = 0; i < 640; i++) await sleep(0);
+      counting = false;
+      assert.ok(turns >= 640 / 64 - 1, `only ${turns} turns of Node's loop in 640 iterations`);
+      assert.ok(turns < 320, `${turns} turns of Node's loop in 640 iterations: iterations are not chained`);
+    });
   });
 });
