@@ -5,6 +5,7 @@
  *
  * asyncio: `asyncio.streams` (`open_connection`, `start_server`, …).
  */
+import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
 import { checkFunction, checkOptions } from "../internal/validate.js";
 import type { CreateConnectionOptions, CreateUnixConnectionOptions } from "../transports/connections.js";
@@ -66,6 +67,15 @@ export async function openConnection(
   return [reader, new StreamWriter(transport, protocol, reader, loop)];
 }
 
+/** Makes, for each client of a server, a reader and the protocol that hands it to `clientConnected`. */
+function clientProtocolFactory(
+  clientConnected: ClientConnectedCallback,
+  limit: number | undefined,
+  loop: EventLoop,
+): () => StreamReaderProtocol {
+  return () => new StreamReaderProtocol(new StreamReader({ limit, loop }), clientConnected, loop);
+}
+
 /**
  * Listens on `host`:`port` and calls `clientConnected(reader, writer)` for each connection.
  * The callback may be sync or async; an async one runs in a task of its own, and when it
@@ -91,9 +101,7 @@ export async function startServer(
   checkFunction("clientConnected", clientConnected);
   const loop = getRunningLoop();
   const [limit, rest] = splitLimit(options);
-  const factory = (): StreamReaderProtocol =>
-    new StreamReaderProtocol(new StreamReader({ limit, loop }), clientConnected, loop);
-  return loop.createServer(factory, host, port, rest);
+  return loop.createServer(clientProtocolFactory(clientConnected, limit, loop), host, port, rest);
 }
 
 /**
@@ -131,7 +139,5 @@ export async function startUnixServer(
   checkFunction("clientConnected", clientConnected);
   const loop = getRunningLoop();
   const [limit, rest] = splitLimit(options);
-  const factory = (): StreamReaderProtocol =>
-    new StreamReaderProtocol(new StreamReader({ limit, loop }), clientConnected, loop);
-  return loop.createUnixServer(factory, path, rest);
+  return loop.createUnixServer(clientProtocolFactory(clientConnected, limit, loop), path, rest);
 }

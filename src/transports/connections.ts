@@ -114,6 +114,26 @@ function tlsClientOptions(setup: TlsSetup, serverHostname: string | null | undef
 }
 
 /**
+ * An already connected socket given as `sock`, wrapped in TLS when `setup` says so (the
+ * handshake waited for, up to `handshakeTimeout` seconds).
+ */
+async function adoptSocket(
+  loop: EventLoop,
+  sock: net.Socket,
+  setup: ReturnType<typeof clientTls>,
+  serverHostname: string | null | undefined,
+  handshakeTimeout: number | null,
+): Promise<net.Socket> {
+  if (setup === null) return sock;
+  let socket!: net.Socket;
+  _runOutsideFrame(() => {
+    socket = tls.connect({ ...tlsClientOptions(setup, serverHostname), socket: sock });
+  });
+  await waitForSocket(loop, socket, "secureConnect", handshakeTimeout);
+  return socket;
+}
+
+/**
  * @internal Waits until `socket` emits `readyEvent` (connected, or TLS handshake done); an
  * 'error' first, a timeout or a cancellation destroys the socket and rejects.
  */
@@ -218,14 +238,7 @@ export async function createConnection<P extends BaseProtocol>(
   let socket: net.Socket;
   if (options.sock !== undefined && options.sock !== null) {
     if (hasHost || hasPort) throw new RangeError("host/port and sock can not be specified at the same time");
-    const sock = checkConnectedSocket(options.sock);
-    if (setup === null) socket = sock;
-    else {
-      _runOutsideFrame(() => {
-        socket = tls.connect({ ...tlsClientOptions(setup, options.serverHostname), socket: sock });
-      });
-      await waitForSocket(loop, socket!, "secureConnect", handshakeTimeout);
-    }
+    socket = await adoptSocket(loop, checkConnectedSocket(options.sock), setup, options.serverHostname, handshakeTimeout);
   } else {
     if (!hasHost || !hasPort) throw new RangeError("host and port was not specified and no sock specified");
     if (typeof host !== "string") throw new TypeError(`\`host\` must be a string, got ${describe(host)}`);
@@ -278,14 +291,7 @@ export async function createUnixConnection<P extends BaseProtocol>(
   let unixPath = "";
   if (options.sock !== undefined && options.sock !== null) {
     if (path !== undefined && path !== null) throw new RangeError("path and sock can not be specified at the same time");
-    const sock = checkConnectedSocket(options.sock);
-    if (setup === null) socket = sock;
-    else {
-      _runOutsideFrame(() => {
-        socket = tls.connect({ ...tlsClientOptions(setup, options.serverHostname), socket: sock });
-      });
-      await waitForSocket(loop, socket!, "secureConnect", handshakeTimeout);
-    }
+    socket = await adoptSocket(loop, checkConnectedSocket(options.sock), setup, options.serverHostname, handshakeTimeout);
   } else {
     if (typeof path !== "string" || path === "") {
       throw new TypeError(`\`path\` must be a non-empty string, got ${describe(path)}`);

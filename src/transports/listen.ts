@@ -179,6 +179,21 @@ function checkSock(sock: unknown): net.Server {
   return sock;
 }
 
+/** The checks and settings the TCP and Unix servers share: TLS, handshake timeout, backlog. */
+function serverArguments(
+  protocolFactory: unknown,
+  options: CreateServerOptions | CreateUnixServerOptions,
+): { setup: ReturnType<typeof serverTls>; timeout: number; backlog: number } {
+  checkFunction("protocolFactory", protocolFactory);
+  checkOptions("options", options);
+  checkServerSslOnly(options);
+  return {
+    setup: serverTls(options.ssl),
+    timeout: checkTimeout("sslHandshakeTimeout", options.sslHandshakeTimeout, SSL_HANDSHAKE_TIMEOUT),
+    backlog: checkInteger("backlog", options.backlog ?? 100, 0),
+  };
+}
+
 /** `loop.createServer(...)`: see the declaration on `EventLoop`. */
 export async function createServer(
   loop: EventLoop,
@@ -187,12 +202,7 @@ export async function createServer(
   port: number | string | null | undefined,
   options: CreateServerOptions = {},
 ): Promise<Server> {
-  checkFunction("protocolFactory", protocolFactory);
-  checkOptions("options", options);
-  checkServerSslOnly(options);
-  const setup = serverTls(options.ssl);
-  const timeout = checkTimeout("sslHandshakeTimeout", options.sslHandshakeTimeout, SSL_HANDSHAKE_TIMEOUT);
-  const backlog = checkInteger("backlog", options.backlog ?? 100, 0);
+  const { setup, timeout, backlog } = serverArguments(protocolFactory, options);
   if (options.reuseAddress === false) {
     throw new RangeError("reuseAddress: false is not supported: Node always sets SO_REUSEADDR");
   }
@@ -256,12 +266,7 @@ export async function createUnixServer(
   path: string | null | undefined,
   options: CreateUnixServerOptions = {},
 ): Promise<Server> {
-  checkFunction("protocolFactory", protocolFactory);
-  checkOptions("options", options);
-  checkServerSslOnly(options);
-  const setup = serverTls(options.ssl);
-  const timeout = checkTimeout("sslHandshakeTimeout", options.sslHandshakeTimeout, SSL_HANDSHAKE_TIMEOUT);
-  const backlog = checkInteger("backlog", options.backlog ?? 100, 0);
+  const { setup, timeout, backlog } = serverArguments(protocolFactory, options);
   if (options.cleanupSocket === false) {
     throw new RangeError("cleanupSocket: false is not supported: Node removes the socket file it bound when the server closes");
   }
