@@ -58,7 +58,10 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]>, Frame 
       throw new RuntimeError(`cannot enter context: ${this.toString()} is already entered`);
     }
     const outer = frameStorage.getStore();
-    const frame: Frame = { _frameTask: outer === undefined ? null : outer._frameTask, _context: this };
+    const frame: Frame =
+      outer === undefined
+        ? { _frameTask: null, _context: this, _scope: null }
+        : { _frameTask: outer._frameTask, _context: this, _scope: outer._scope };
     this.#entered = true;
     try {
       return frameStorage.run(frame, fn, ...args);
@@ -120,6 +123,11 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]>, Frame 
   /** @internal As a frame, a context is its own context. */
   get _context(): Context {
     return this;
+  }
+
+  /** @internal As a frame, a context is in no cancel scope. */
+  get _scope(): null {
+    return null;
   }
 
   /** @internal */

@@ -22,6 +22,8 @@ import { type ReadyItem, _invokeCallback } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
 import { _runOutsideFrame, frameStorage, getRunningLoop } from "./events/running.js";
 import { formatRepr, inspectCustom, reprValue } from "./internal/inspect.js";
+import { type CancelScope, pendingScope } from "./internal/scope.js";
+import { settledOutcome } from "./internal/settled.js";
 import { checkFunction, checkOptions, describe } from "./internal/validate.js";
 import type { WaiterQueue } from "./internal/waiters.js";
 import type { Task } from "./tasks.js";
@@ -55,6 +57,20 @@ const unretrieved = new FinalizationRegistry<Unretrieved>((held) => {
   });
 });
 
+const functionSource = Function.prototype.toString;
+
+/**
+ * @internal Whether `fn` is one of a promise's own resolving functions, which V8 passes to
+ * `then()` when code awaits a thenable (`await fut`, and also a `Promise.all` branch or a
+ * `Promise.race` contender), as opposed to a callback user code passed to `fut.then(cb)`.
+ * Resolving functions are anonymous built-ins; no user function prints as native code. Costs
+ * ~40 ns, so it is asked only where it decides something: when a cancel is delivered, and when
+ * a finished future can settle its awaiter at once.
+ */
+export function _isResolvingFunction(fn: unknown): boolean {
+  return typeof fn === "function" && fn.name === "" && functionSource.call(fn).includes("[native code]");
+}
+
 /** The settled outcome kept for a `then()` chain that comes later. */
 const FULFILLED = 1;
 const REJECTED = 2;
@@ -80,12 +96,35 @@ export class AwaitRecord implements ReadyItem, Chained<unknown> {
   _onOk: unknown;
   _onErr: unknown;
   _chain: ChainState | null = null;
+  /** The innermost cancel scope of the task the await was made in (`null`: none). */
+  _scope: CancelScope | null;
+  /**
+   * The message of a cancel that reached this await after its future completed, before the
+   * record ran: the awaiter gets that cancel instead of the outcome. `null`: none.
+   */
+  _cancelOnRun: string | null = null;
 
-  constructor(future: Future<unknown>, task: Task<unknown> | null, onOk: unknown, onErr: unknown) {
+  constructor(
+    future: Future<unknown>,
+    task: Task<unknown> | null,
+    onOk: unknown,
+    onErr: unknown,
+    scope: CancelScope | null = null,
+  ) {
     this._future = future;
     this._task = task;
     this._onOk = onOk;
     this._onErr = onErr;
+    this._scope = scope;
+  }
+
+  /**
+   * Whether this is the task awaiting the future (its code suspends here), and not user code
+   * that called `fut.then(callback)` while running in the task: only awaits receive cancels.
+   * Meaningful until the record settles.
+   */
+  _isAwait(): boolean {
+    return _isResolvingFunction(this._onOk);
   }
 
   /** The future completed (or was cancelled) and the loop runs its callbacks. */
@@ -100,12 +139,22 @@ export class AwaitRecord implements ReadyItem, Chained<unknown> {
     // From here on the record must not keep the task alive (it may outlive it in a chain).
     this._task = null;
     task._dropWaitRecord(this);
-    if (task._mustCancel && task._state === "pending") {
+    const marked = this._cancelOnRun;
+    if (task._state === "pending" && (marked !== null || (task._mustCancel && this._isAwait()))) {
       // Cancelled after the future completed, before the task resumed: deliver the cancel,
-      // and let a waiting primitive hand the wake-up it gave on to someone else.
-      task._mustCancel = false;
+      // and let a waiting primitive hand the wake-up it gave on to someone else (or undo what
+      // the operation did), so a wait that raises has had no effect.
+      let error: CancelledError;
+      if (marked !== null) {
+        this._cancelOnRun = null;
+        task._cancelDelivered = true;
+        error = _makeCancelledError(marked);
+      } else {
+        task._mustCancel = false;
+        error = task._makeCancelledError();
+      }
       if (future._state === "finished" && !future._hasException) future._lostWakeup();
-      this._settle(false, task._makeCancelledError());
+      this._settle(false, error);
       return;
     }
     this._deliver();
@@ -191,6 +240,11 @@ export class TaskFollowRecord extends AwaitRecord {
   constructor(future: Future<unknown>, task: Task<unknown>) {
     super(future, task, null, null);
     this._owner = task;
+  }
+
+  /** The task's own coroutine is this future: always a real await. */
+  override _isAwait(): boolean {
+    return true;
   }
 
   override _settle(ok: boolean, value: unknown): void {
@@ -345,6 +399,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this._state !== "pending") {
       throw new InvalidStateError(`invalid state: ${this.toString()}`);
     }
+    this._failState(exception);
+    this._scheduleCallbacks();
+  }
+
+  /** @internal Marks the future failed (no callbacks yet). */
+  _failState(exception: unknown): void {
     this._state = "finished";
     this._exception = exception;
     this._hasException = true;
@@ -363,7 +423,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
       },
       this,
     );
-    this._scheduleCallbacks();
   }
 
   /**
@@ -422,6 +481,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return removed;
   }
 
+  /** `"Future"` or `"Task"`: what `Object.prototype.toString` prints. */
+  get [Symbol.toStringTag](): string {
+    return this._kind();
+  }
+
   /** The loop the future belongs to. */
   getLoop(): EventLoop {
     return this._loop;
@@ -435,12 +499,50 @@ export class Future<T = unknown> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Chained<R1 | R2> {
+    if (this._state !== "pending") {
+      // Awaiting a finished future costs microtasks only, never a loop iteration; an awaiter
+      // (a promise's resolving function) is settled at once, a callback in a microtask.
+      const record = new AwaitRecord(this as Future<unknown>, null, onfulfilled, onrejected);
+      if (_isResolvingFunction(onfulfilled)) record._deliver();
+      else queueMicrotask(() => record._deliver());
+      return record as Chained<R1 | R2>;
+    }
     const frame = frameStorage.getStore();
-    let task = frame === undefined ? null : frame._frameTask;
-    if (task !== null && task._state !== "pending") task = null;
-    const record = new AwaitRecord(this as Future<unknown>, task, onfulfilled, onrejected);
+    let task: Task<unknown> | null = null;
+    let scope: CancelScope | null = null;
+    if (frame !== undefined) {
+      task = frame._frameTask;
+      if (task !== null && task._state !== "pending") task = null;
+      else scope = frame._scope;
+    }
+    const record = new AwaitRecord(this as Future<unknown>, task, onfulfilled, onrejected, scope);
     this._await(record);
     return record as Chained<R1 | R2>;
+  }
+
+  /**
+   * Calls `onrejected` with the error if the future fails (or the `CancelledError` if it is
+   * cancelled), as `Promise.prototype.catch`. A callback, not an await: the calling task does
+   * not become a waiter of the future, so cancelling that task does not cancel the future.
+   */
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.#callback().catch(onrejected) as Promise<T | R>;
+  }
+
+  /**
+   * Calls `onfinally` once the future is done, whatever the outcome, as
+   * `Promise.prototype.finally`. A callback, not an await (see `catch`).
+   */
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.#callback().finally(onfinally) as Promise<T>;
+  }
+
+  /** A record that belongs to no task, as a callback's: its promise follows the future. */
+  #callback(): AwaitRecord {
+    const record = new AwaitRecord(this as Future<unknown>, null, null, null);
+    if (this._state !== "pending") queueMicrotask(() => record._deliver());
+    else this._addRecord(record);
+    return record;
   }
 
   /**
@@ -465,10 +567,20 @@ export class Future<T = unknown> implements PromiseLike<T> {
     } else {
       this._addRecord(record);
       task._addWaitRecord(record);
-      // A cancel that arrived while the task ran foreign code is delivered at this await.
-      if (task._mustCancel && this.cancel(task._cancelMessage)) {
-        task._mustCancel = false;
-        task._cancelDelivered = true;
+      // A cancel that arrived while the task ran foreign code is delivered at this await (a
+      // scope's cancel only at an await made under that scope).
+      if (task._mustCancel) {
+        if (record._isAwait() && this.cancel(task._cancelMessage)) {
+          task._mustCancel = false;
+          task._cancelDelivered = true;
+        }
+      } else if (task._pendingScopes > 0) {
+        const scope = pendingScope(record._scope);
+        if (scope !== null && record._isAwait() && this.cancel(scope._pendingMessage)) {
+          scope._pending = false;
+          task._pendingScopes--;
+          task._cancelDelivered = true;
+        }
       }
     }
   }
@@ -502,6 +614,17 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _setResultAndRunCallbacks(result: T): void {
     this._state = "finished";
     this._result = result;
+    this._runCallbacksNow();
+  }
+
+  /** @internal As `_setResultAndRunCallbacks`, failing: an operation's step that fails. */
+  _setExceptionAndRunCallbacks(exception: unknown): void {
+    this._failState(exception);
+    this._runCallbacksNow();
+  }
+
+  /** @internal Runs every callback now, in order (the future has just completed). */
+  _runCallbacksNow(): void {
     const first = this._cb0;
     const rest = this._cbs;
     this._cb0 = null;
@@ -512,6 +635,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal Its awaiter was cancelled after it completed, before resuming (see `Waiter`). */
   _lostWakeup(): void {}
+
+  /**
+   * @internal Whether this future is one library operation made for its awaiter alone (a queue
+   * get or put, a lock acquisition, a sleep, a stream read), so that a combinator that lets go
+   * of it (a lost `race()`) cancels it. Plain futures and tasks may be shared: false.
+   */
+  _isOperation(): boolean {
+    return false;
+  }
 
   /** @internal The error awaiting this future raises when it is cancelled. */
   _makeCancelledError(): CancelledError {
@@ -614,8 +746,22 @@ export class Waiter<T> extends Future<T> {
     return true;
   }
 
+  /** @internal Woken by its queue: completes with `value`. */
+  _wake(value: T): void {
+    this.setResult(value);
+  }
+
+  /** @internal Failed by its queue (a shutdown, a broken barrier). */
+  _fail(error: unknown): void {
+    this.setException(error);
+  }
+
   override _lostWakeup(): void {
     this.#onLost?.(this._result as T);
+  }
+
+  override _isOperation(): boolean {
+    return true;
   }
 }
 
@@ -637,17 +783,35 @@ export function isFuture(value: unknown): value is Future<unknown> {
  */
 export function _wrapThenable<T>(thenable: PromiseLike<T>, loop: EventLoop): Future<T> {
   const future = new Future<T>(loop);
+  // A library fast path that already did its work (a free lock taken, an item got): the
+  // future is done now, so nothing can cancel it after the fact and lose what it holds.
+  const settled = settledOutcome(thenable);
+  if (settled !== null) {
+    if (settled.ok) future.setResult(settled.value as T);
+    else {
+      (thenable as Promise<T>).then(undefined, ignore);
+      future.setException(settled.error);
+    }
+    return future;
+  }
   // Outside the caller's frame: Node keeps the frame on the derived promise until it settles,
   // which would keep the calling task alive as long as the promise pends.
   _runOutsideFrame(() => {
-    thenable.then(
-      (value) => {
-        if (future._state === "pending") future.setResult(value);
-      },
-      (error: unknown) => {
-        if (future._state === "pending") future.setException(error);
-      },
-    );
+    try {
+      thenable.then(
+        (value) => {
+          if (future._state === "pending") future.setResult(value);
+        },
+        (error: unknown) => {
+          if (future._state === "pending") future.setException(error);
+        },
+      );
+    } catch (error) {
+      // A thenable whose `then` throws fails as `await` would make it fail.
+      if (future._state === "pending") future.setException(error);
+    }
   });
   return future;
 }
+
+function ignore(): void {}

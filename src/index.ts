@@ -74,6 +74,7 @@ export {
   GatheringFuture,
   gather,
 } from "./combinators/gather.js";
+export { any, race } from "./combinators/race.js";
 export { shield } from "./combinators/shield.js";
 export { waitFor } from "./combinators/wait-for.js";
 export {
@@ -90,6 +91,9 @@ export {
 // Timeouts and task groups
 export { Timeout, timeout, timeoutAt } from "./timeouts.js";
 export { TaskGroup, taskGroup } from "./taskgroups.js";
+
+// Callbacks of Node resources as tasks
+export { type TaskPerCallOptions, taskPerCall } from "./callbacks.js";
 
 // Context
 export {

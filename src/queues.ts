@@ -11,17 +11,30 @@
  *   it ran passes the wake-up to the next getter (the item is still in the queue);
  * - a putter cancelled after it was woken never puts its item, and passes the free slot on.
  *
+ * A get or put that must wait is one library future, an operation (`GetOperation`,
+ * `PutOperation`), not an async function: parked among the getters (putters), woken by a put
+ * (get), it then runs its own step in the loop — asyncio's resumed `get()` — which takes the
+ * item (puts it) and completes, resuming its awaiter in that same step. So the work happens
+ * exactly when the operation completes, and whoever holds the operation (the awaiting task,
+ * `waitFor(q.get(), 1)`, `timeout`, `race`) can cancel it up to that moment with no effect:
+ * cancelled while parked it just leaves; cancelled while woken it passes the wake-up on. If
+ * its awaiter is cancelled after it completed but before it resumed, the item goes back to
+ * the front of the queue (a put is taken back out), so a wait that raises had no effect.
+ *
  * Fast paths: a `get` from a non-empty queue and a `put` into a non-full one do not suspend
  * and do not create a waiter: `put` resolves to a shared settled promise, `get` to one settled
- * promise holding the item.
+ * promise holding the item; both tagged as settled (`internal/settled.ts`), so `waitFor(q.get(),
+ * 0)` sees the item was already got and returns it.
  */
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
+import type { ReadyItem } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
-import { Waiter } from "./futures.js";
+import { Future, Waiter } from "./futures.js";
 import { Deque } from "./internal/deque.js";
 import { formatRepr, inspectCustom } from "./internal/inspect.js";
+import { settledError, settledValue } from "./internal/settled.js";
 import { checkOptions, describe } from "./internal/validate.js";
-import { WaiterQueue } from "./internal/waiters.js";
+import { type Parked, WaiterQueue } from "./internal/waiters.js";
 import { RESOLVED_VOID, bindLoop } from "./locks/mixins.js";
 
 /** @internal Where a queue keeps its items; the order of `take()` makes the queue's kind. */
@@ -32,6 +45,10 @@ export interface Store<T> {
   take(): T;
   /** Drops every item; returns how many there were. */
   clear(): number;
+  /** Gives back `item`, just taken, as the next one to take. */
+  restore(item: T): void;
+  /** Takes `item`, just pushed, back out. */
+  remove(item: T): void;
 }
 
 class FifoStore<T> implements Store<T> {
@@ -50,6 +67,13 @@ class FifoStore<T> implements Store<T> {
     this.#items.clear();
     return n;
   }
+  restore(item: T): void {
+    this.#items.unshift(item);
+  }
+  remove(item: T): void {
+    if (this.#items.peekLast() === item) this.#items.pop();
+    else this.#items.remove(item);
+  }
 }
 
 class LifoStore<T> implements Store<T> {
@@ -67,6 +91,13 @@ class LifoStore<T> implements Store<T> {
     const n = this.#items.length;
     this.#items = [];
     return n;
+  }
+  restore(item: T): void {
+    this.#items.push(item);
+  }
+  remove(item: T): void {
+    const i = this.#items.lastIndexOf(item);
+    if (i >= 0) this.#items.splice(i, 1);
   }
 }
 
@@ -138,6 +169,20 @@ class HeapStore<T> implements Store<T> {
     const n = this.#items.length;
     this.#items = [];
     return n;
+  }
+
+  restore(item: T): void {
+    this.push(item);
+  }
+
+  /** Rare (an undone put): rebuilds the heap without `item`. */
+  remove(item: T): void {
+    const items = this.#items;
+    const i = items.indexOf(item);
+    if (i < 0) return;
+    items.splice(i, 1);
+    this.#items = [];
+    for (const rest of items) this.push(rest);
   }
 }
 
@@ -212,13 +257,9 @@ export function pythonOrder(a: unknown, b: unknown): number {
 
 /** The state a queue needs only once tasks have had to wait on it. */
 interface Waiting {
-  readonly getters: WaiterQueue<Waiter<void>, void>;
-  readonly putters: WaiterQueue<Waiter<void>, void>;
+  readonly getters: WaiterQueue<Parked<void>, void>;
+  readonly putters: WaiterQueue<Parked<void>, void>;
   readonly joiners: WaiterQueue<Waiter<void>, void>;
-  /** A getter was woken, then cancelled before it ran: the next getter gets the wake-up. */
-  readonly getterLost: () => void;
-  /** A putter was woken, then cancelled before it ran: the next putter gets the free slot. */
-  readonly putterLost: () => void;
 }
 
 /**
@@ -301,24 +342,17 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    * asyncio: `Queue.put(item)`.
    */
   put(item: T): Promise<void> {
-    if (!this.#shutdown && !this.full()) {
+    if (this.#shutdown) return settledError(new QueueShutDown(`put() on a shut-down ${this.toString()}`));
+    if (!this.full()) {
       try {
         this.#enqueue(item);
       } catch (error) {
-        return Promise.reject(error);
+        return settledError(error);
       }
       return RESOLVED_VOID;
     }
-    return this.#putWaiting(item);
-  }
-
-  async #putWaiting(item: T): Promise<void> {
-    while (this.full()) {
-      if (this.#shutdown) throw new QueueShutDown(`put() on a shut-down ${this.toString()}`);
-      const waiting = this.#wait();
-      await new Waiter<void>(this.#loop as EventLoop, waiting.putters, waiting.putterLost);
-    }
-    this.putNowait(item);
+    const waiting = this.#wait();
+    return new PutOperation(this.#loop as EventLoop, this, waiting.putters, item) as unknown as Promise<void>;
   }
 
   /**
@@ -333,6 +367,44 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     if (this.#shutdown) throw new QueueShutDown(`putNowait() on a shut-down ${this.toString()}`);
     if (this.full()) throw new QueueFull(`putNowait() on a full ${this.toString()}`);
     this.#enqueue(item);
+  }
+
+  /** @internal Whether the queue is shut down. */
+  _isShutDown(): boolean {
+    return this.#shutdown;
+  }
+
+  /** @internal Adds `item` (there is room) and wakes a getter for it. */
+  _enqueueItem(item: T): void {
+    this.#enqueue(item);
+  }
+
+  /** @internal A get's item was not delivered (its awaiter was cancelled): first in line again. */
+  _restoreItem(item: T): void {
+    this._store.restore(item);
+    this.#wakeGetterIfItem();
+  }
+
+  /** @internal A put's effect is undone (its awaiter was cancelled before it resumed). */
+  _removeItem(item: T): void {
+    this._store.remove(item);
+    if (this.#unfinished > 0) this.#unfinished--;
+    if (this.#unfinished === 0) this.#waiting?.joiners.wakeAll(undefined);
+    if (!this.full()) this.#waiting?.putters.wakeFirst(undefined);
+  }
+
+  /** @internal A woken getter was cancelled before its step: the next getter gets the wake-up. */
+  _getterLost(): void {
+    this.#wakeGetterIfItem();
+  }
+
+  /** @internal A woken putter was cancelled before its step: the next putter gets the free slot. */
+  _putterLost(): void {
+    if (!this.full()) this.#waiting?.putters.wakeFirst(undefined);
+  }
+
+  #wakeGetterIfItem(): void {
+    if (this._store.size > 0) this.#waiting?.getters.wakeFirst(undefined);
   }
 
   #enqueue(item: T): void {
@@ -359,21 +431,14 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   get(): Promise<T> {
     if (this._store.size > 0) {
       try {
-        return Promise.resolve(this.#dequeue());
+        return settledValue(this._dequeue());
       } catch (error) {
-        return Promise.reject(error);
+        return settledError(error);
       }
     }
-    return this.#getWaiting();
-  }
-
-  async #getWaiting(): Promise<T> {
-    while (this._store.size === 0) {
-      if (this.#shutdown) throw new QueueShutDown(`get() on a shut-down, empty ${this.toString()}`);
-      const waiting = this.#wait();
-      await new Waiter<void>(this.#loop as EventLoop, waiting.getters, waiting.getterLost);
-    }
-    return this.getNowait();
+    if (this.#shutdown) return settledError(new QueueShutDown(`get() on a shut-down, empty ${this.toString()}`));
+    const waiting = this.#wait();
+    return new GetOperation<T, T>(this.#loop as EventLoop, this, waiting.getters, false) as unknown as Promise<T>;
   }
 
   /**
@@ -391,10 +456,11 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       }
       throw new QueueEmpty(`getNowait() on an empty ${this.toString()}`);
     }
-    return this.#dequeue();
+    return this._dequeue();
   }
 
-  #dequeue(): T {
+  /** @internal Takes the next item (there is one) and wakes a putter for the free slot. */
+  _dequeue(): T {
     const item = this._store.take();
     const waiting = this.#waiting;
     if (waiting !== null) waiting.putters.wakeFirst(undefined);
@@ -476,6 +542,12 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     return new QueueIterator(this);
   }
 
+  /** @internal A get for `for await`: resolves `{ done, value }`, and `done` at shutdown. */
+  _iterate(): Future<IteratorResult<T, undefined>> {
+    const waiting = this.#wait();
+    return new GetOperation<T, IteratorResult<T, undefined>>(this.#loop as EventLoop, this, waiting.getters, true);
+  }
+
   /** The waiter queues, made on first use; binds the queue to the running loop. */
   #wait(): Waiting {
     this.#loop = bindLoop(this.#loop, this);
@@ -483,12 +555,6 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       getters: new WaiterQueue(),
       putters: new WaiterQueue(),
       joiners: new WaiterQueue(),
-      getterLost: () => {
-        if (this._store.size > 0) this.#waiting?.getters.wakeFirst(undefined);
-      },
-      putterLost: () => {
-        if (!this.full()) this.#waiting?.putters.wakeFirst(undefined);
-      },
     });
   }
 
@@ -514,10 +580,146 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
 
 const ITERATION_DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
-function endOnShutDown(error: unknown): IteratorReturnResult<undefined> {
-  if (error instanceof QueueShutDown) return ITERATION_DONE;
-  throw error;
+/**
+ * @internal A get that had to wait (see the module comment): parked, woken, then its step takes
+ * the item and completes. With `iterate`, it resolves iterator results, and `done` at shutdown.
+ */
+class GetOperation<T, R> extends Future<R> implements Parked<void>, ReadyItem {
+  readonly #queue: Queue<T>;
+  readonly #getters: WaiterQueue<Parked<void>, void>;
+  readonly #iterate: boolean;
+  /** Woken: its step is queued, it is no longer among the getters. */
+  #woken = false;
+
+  constructor(loop: EventLoop, queue: Queue<T>, getters: WaiterQueue<Parked<void>, void>, iterate: boolean) {
+    super(loop);
+    this.#queue = queue;
+    this.#getters = getters;
+    this.#iterate = iterate;
+    getters.push(this);
+  }
+
+  /** @internal A put woke it: its step runs next iteration. */
+  _wake(): void {
+    this.#woken = true;
+    this._loop._enqueue(this);
+  }
+
+  /** @internal */
+  _fail(error: unknown): void {
+    if (this._state === "pending") this.setException(error);
+  }
+
+  /** @internal The step of the woken getter: take the item, or wait again at the back. */
+  _run(): void {
+    if (this._state !== "pending") return;
+    this.#woken = false;
+    const queue = this.#queue;
+    if (queue._store.size > 0) {
+      let item: T;
+      try {
+        item = queue._dequeue();
+      } catch (error) {
+        this._setExceptionAndRunCallbacks(error);
+        return;
+      }
+      this._setResultAndRunCallbacks((this.#iterate ? { done: false, value: item } : item) as R);
+    } else if (queue._isShutDown()) {
+      if (this.#iterate) this._setResultAndRunCallbacks(ITERATION_DONE as R);
+      else this._setExceptionAndRunCallbacks(new QueueShutDown(`get() on a shut-down, empty ${queue.toString()}`));
+    } else {
+      this.#getters.push(this);
+    }
+  }
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    if (this.#woken) {
+      this.#woken = false;
+      this.#queue._getterLost();
+    } else {
+      this.#getters._discard();
+    }
+    return true;
+  }
+
+  override _lostWakeup(): void {
+    const result = this._result as R;
+    if (!this.#iterate) this.#queue._restoreItem(result as unknown as T);
+    else if (!(result as IteratorResult<T>).done) this.#queue._restoreItem((result as IteratorResult<T>).value);
+  }
+
+  override _isOperation(): boolean {
+    return true;
+  }
 }
+
+/** @internal A put that had to wait: parked, woken for a free slot, then its step puts the item. */
+class PutOperation<T> extends Future<void> implements Parked<void>, ReadyItem {
+  readonly #queue: Queue<T>;
+  readonly #putters: WaiterQueue<Parked<void>, void>;
+  readonly #item: T;
+  #woken = false;
+
+  constructor(loop: EventLoop, queue: Queue<T>, putters: WaiterQueue<Parked<void>, void>, item: T) {
+    super(loop);
+    this.#queue = queue;
+    this.#putters = putters;
+    this.#item = item;
+    putters.push(this);
+  }
+
+  /** @internal A get (or a shutdown) woke it: its step runs next iteration. */
+  _wake(): void {
+    this.#woken = true;
+    this._loop._enqueue(this);
+  }
+
+  /** @internal */
+  _fail(error: unknown): void {
+    if (this._state === "pending") this.setException(error);
+  }
+
+  /** @internal The step of the woken putter: put the item, or wait again at the back. */
+  _run(): void {
+    if (this._state !== "pending") return;
+    this.#woken = false;
+    const queue = this.#queue;
+    if (queue._isShutDown()) {
+      this._setExceptionAndRunCallbacks(new QueueShutDown(`put() on a shut-down ${queue.toString()}`));
+    } else if (!queue.full()) {
+      try {
+        queue._enqueueItem(this.#item);
+      } catch (error) {
+        this._setExceptionAndRunCallbacks(error);
+        return;
+      }
+      this._setResultAndRunCallbacks(undefined);
+    } else {
+      this.#putters.push(this);
+    }
+  }
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    if (this.#woken) {
+      this.#woken = false;
+      this.#queue._putterLost();
+    } else {
+      this.#putters._discard();
+    }
+    return true;
+  }
+
+  override _lostWakeup(): void {
+    this.#queue._removeItem(this.#item);
+  }
+
+  override _isOperation(): boolean {
+    return true;
+  }
+}
+
 
 /** `for await (const item of queue)`: `get()` until the queue is shut down and empty. */
 class QueueIterator<T> implements AsyncIterableIterator<T> {
@@ -537,7 +739,10 @@ class QueueIterator<T> implements AsyncIterableIterator<T> {
         return Promise.reject(error);
       }
     }
-    return queue.get().then((value) => ({ done: false, value }), endOnShutDown);
+    if (queue._isShutDown()) return Promise.resolve(ITERATION_DONE);
+    // A get operation that resolves the iterator result itself: `for await` awaits it, so the
+    // task is its awaiter and a cancel reaches it (a `.then()` chain would hide it).
+    return queue._iterate() as unknown as Promise<IteratorResult<T, undefined>>;
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {

@@ -3,9 +3,12 @@
  *
  * HOW (CPython 3.13's `TaskGroup`, in callback form): `taskGroup(body)` runs `body(tg)` inline
  * in the calling task (the "parent"). When the body ends, the group waits for its tasks. The
- * first task that fails aborts the group: the other tasks are cancelled, and so is the parent,
- * so that a body still running stops at its next await. On exit the group takes its own cancel
- * of the parent back (`uncancel()`), so only cancels from outside propagate, and raises every
+ * first task that fails aborts the group: the other tasks are cancelled, and so is the body
+ * (the body and the group's exit run in a cancel scope of their own, `internal/scope.ts`, so
+ * this reaches their awaits and nothing else the parent task does; it counts as a cancellation
+ * request on the parent, as asyncio's `parent.cancel()` does), so that a body still running
+ * stops at its next await. On exit the group takes its own cancel of the parent back
+ * (`uncancel()`), so only cancels from outside propagate, and raises every
  * task error together as an {@link ExceptionGroup}. Errors beat a cancellation: a parent cancel
  * that collides with a task error is not lost, it is re-requested on the parent (the cancel
  * count stays as it was) and the group raises the errors.
@@ -13,8 +16,10 @@
 import { type Coroutine, isCoroutine } from "./coroutines.js";
 import { type CancelledError, ExceptionGroup, RuntimeError, isCancellation } from "./errors.js";
 import type { EventLoop } from "./events/loop.js";
+import { frameStorage } from "./events/running.js";
 import { Future } from "./futures.js";
 import { formatRepr, inspectCustom } from "./internal/inspect.js";
+import { CancelScope } from "./internal/scope.js";
 import { checkFunction } from "./internal/validate.js";
 import { type Awaitable, type Task, type TaskOptions, currentTask } from "./tasks.js";
 
@@ -36,6 +41,8 @@ export class TaskGroup {
   #cancelOnEnter = false;
   #loop: EventLoop | null = null;
   #parent: Task<unknown> | null = null;
+  /** The scope the body and the exit run in: what the group cancels on the parent's side. */
+  #scope: CancelScope | null = null;
   #tasks = new Set<Task<unknown>>();
   #errors: unknown[] = [];
   #onCompleted: Future<boolean> | null = null;
@@ -84,22 +91,24 @@ export class TaskGroup {
     this.#abort();
     const parent = this.#parent;
     if (parent !== null && !this.#parentCancelRequested) {
-      this.#parentCancelRequested = true;
-      parent.cancel();
+      this.#parentCancelRequested = this.#scope?._requestCancel() ?? false;
     }
   }
 
   /** @internal */
-  _enter(): void {
+  _enter(): CancelScope {
     if (this.#phase !== "new") throw new RuntimeError(`TaskGroup ${this.toString()} has already been entered`);
     const parent = currentTask();
     if (parent === null) {
       throw new RuntimeError(`TaskGroup ${this.toString()} cannot determine the parent task`);
     }
+    const scope = new CancelScope(frameStorage.getStore() ?? parent, parent);
+    this.#scope = scope;
     this.#parent = parent;
     this.#loop = parent._loop;
     this.#phase = "running";
     if (this.#cancelOnEnter) this.cancel();
+    return scope;
   }
 
   /**
@@ -112,6 +121,8 @@ export class TaskGroup {
     try {
       await this.#exit(threw, error);
     } finally {
+      this.#scope?._close();
+      this.#scope = null;
       // Errors are heavy and the parent may be long-lived: a group kept by its user (to call
       // a late `cancel()`) keeps neither (CPython's __aexit__ drops them too).
       this.#parent = null;
@@ -193,8 +204,7 @@ export class TaskGroup {
     if (!this.#aborting && !this.#parentCancelRequested) {
       // Stop the body where it is: it may be awaiting something unrelated to the tasks.
       this.#abort();
-      this.#parentCancelRequested = true;
-      parent.cancel();
+      this.#parentCancelRequested = this.#scope?._requestCancel() ?? false;
     }
   };
 
@@ -243,8 +253,18 @@ export function taskGroup<T>(body: (tg: TaskGroup) => PromiseLike<T> | T): Promi
   return runGroup(new TaskGroup(), body);
 }
 
-async function runGroup<T>(group: TaskGroup, body: (tg: TaskGroup) => PromiseLike<T> | T): Promise<T> {
-  group._enter();
+function runGroup<T>(group: TaskGroup, body: (tg: TaskGroup) => PromiseLike<T> | T): Promise<T> {
+  let scope: CancelScope;
+  try {
+    scope = group._enter();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  // The body and the exit run in the group's scope: its cancels reach their awaits only.
+  return frameStorage.run(scope, runBody, group, body) as Promise<T>;
+}
+
+async function runBody<T>(group: TaskGroup, body: (tg: TaskGroup) => PromiseLike<T> | T): Promise<T> {
   let result: T;
   try {
     result = await body(group);

@@ -27,6 +27,7 @@ import type { ReadyItem, TimerEntry } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
 import { type Frame, frameStorage, getRunningLoop } from "./events/running.js";
 import { type AwaitRecord, Future, TaskFollowRecord, _wrapThenable, isFuture } from "./futures.js";
+import type { CancelScope } from "./internal/scope.js";
 import { checkDelay, checkOptions, describe, isThenable } from "./internal/validate.js";
 
 /** A function that starts the work and returns something to await. The normal way to hand work to a task. */
@@ -110,6 +111,10 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
   /** @internal */ _cancelDelivered = false;
+  /** @internal How many open cancel scopes of this task hold a cancel not yet delivered. */
+  _pendingScopes = 0;
+  /** @internal A `cancel()` from outside is in force (not withdrawn): the task's own signal aborts. */
+  _cancelRequested = false;
   /** @internal The await this task is suspended at (usually the only one). */
   _waitRecord: AwaitRecord | null = null;
   /** @internal More awaits at once (`Promise.all`, concurrent branches), or `null`. */
@@ -250,24 +255,36 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     this._markRetrieved();
     if (this._state !== "pending") return false;
     this._numCancelsRequested++;
+    this._cancelRequested = true;
     const controller = this._abort;
     if (controller !== null && !controller.signal.aborted) {
       controller.abort(new CancelledError(msg ?? ""));
     }
-    let reached = false;
-    const first = this._waitRecord;
-    if (first !== null && first._future.cancel(msg)) reached = true;
-    const more = this._waitRecords;
-    if (more !== null) {
-      for (const record of more.slice()) if (record._future.cancel(msg)) reached = true;
-    }
-    if (reached) {
+    if (this._cancelAwaits(null, msg)) {
       this._cancelDelivered = true;
       return true;
     }
     this._mustCancel = true;
     this._cancelMessage = msg;
     return true;
+  }
+
+  /**
+   * @internal Cancels the awaits this task's code is suspended at: all of them (`scope` null),
+   * or those made under `scope`. An await whose future already completed, its wake-up still
+   * queued, gets the cancel instead of the outcome when it runs. Callbacks that code of the
+   * task attached with `fut.then(cb)` are not awaits and are left alone. Returns whether any
+   * await was reached.
+   */
+  _cancelAwaits(scope: CancelScope | null, msg: string | undefined): boolean {
+    let reached = false;
+    const first = this._waitRecord;
+    if (first !== null && cancelAwait(first, scope, msg)) reached = true;
+    const more = this._waitRecords;
+    if (more !== null) {
+      for (const record of more.slice()) if (cancelAwait(record, scope, msg)) reached = true;
+    }
+    return reached;
   }
 
   /**
@@ -289,7 +306,13 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   uncancel(): number {
     if (this._numCancelsRequested > 0) {
       this._numCancelsRequested--;
-      if (this._numCancelsRequested === 0) this._mustCancel = false;
+      if (this._numCancelsRequested === 0) {
+        // Every request is withdrawn, also one marked on an await whose wake-up is queued.
+        this._mustCancel = false;
+        this._cancelRequested = false;
+        if (this._waitRecord !== null) this._waitRecord._cancelOnRun = null;
+        if (this._waitRecords !== null) for (const record of this._waitRecords) record._cancelOnRun = null;
+      }
     }
     return this._numCancelsRequested;
   }
@@ -297,24 +320,32 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /**
    * An `AbortSignal` that aborts when the task is cancelled, with the `CancelledError` as its
    * reason: hand it to `fetch`, `fs`, `timers/promises`, `child_process`, so they stop too.
-   * After a cancellation is withdrawn (`uncancel()` back to zero, as `timeout()` does), this
-   * returns a fresh, unaborted signal. An addition to asyncio.
+   *
+   * Read inside a `timeout()`, `timeoutAt()`, `waitFor()` or `taskGroup()` body of this task,
+   * it is that scope's signal: it aborts when the scope's deadline passes (or the group aborts)
+   * as well as when the task is cancelled, and a signal kept after the scope ended never makes
+   * later work look cancelled. Read elsewhere, it aborts only when the task itself is
+   * cancelled; after such a cancellation is withdrawn (`uncancel()` back to zero), this returns
+   * a fresh, unaborted signal. An addition to asyncio.
    */
   get signal(): AbortSignal {
+    const frame = frameStorage.getStore();
+    if (frame !== undefined && frame._scope !== null && frame._frameTask === this) {
+      return frame._scope._signal();
+    }
+    return this._rootSignal();
+  }
+
+  /** @internal The task's own signal: aborts when the task is cancelled from outside. */
+  _rootSignal(): AbortSignal {
     let controller = this._abort;
-    if (
-      controller !== null &&
-      controller.signal.aborted &&
-      this._state === "pending" &&
-      this._numCancelsRequested === 0 &&
-      !this._mustCancel
-    ) {
+    if (controller !== null && controller.signal.aborted && this._state === "pending" && !this._cancelRequested) {
       controller = null;
     }
     if (controller === null) {
       controller = new AbortController();
       this._abort = controller;
-      if (this._state === "cancelled" || (this._state === "pending" && this._numCancelsRequested > 0)) {
+      if (this._state === "cancelled" || (this._state === "pending" && this._cancelRequested)) {
         controller.abort(new CancelledError(this._cancelMessage ?? ""));
       }
     }
@@ -324,6 +355,11 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /** @internal As a frame, a task is its own task. */
   get _frameTask(): Task<unknown> {
     return this as Task<unknown>;
+  }
+
+  /** @internal As a frame, a task's own code is in no cancel scope. */
+  get _scope(): null {
+    return null;
   }
 
   /** The task's name (`Task-N` unless one was given). */
@@ -407,6 +443,18 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   }
 }
 
+/** Cancels one await of a task if it lies under `scope` (any, when `scope` is null). */
+function cancelAwait(record: AwaitRecord, scope: CancelScope | null, msg: string | undefined): boolean {
+  if (scope !== null && !scope._encloses(record._scope)) return false;
+  if (!record._isAwait()) return false;
+  const future = record._future;
+  if (future.cancel(msg)) return true;
+  if (future._state === "pending") return false;
+  // Completed, its wake-up queued: the awaiter gets the cancel instead of the outcome.
+  record._cancelOnRun = msg ?? "";
+  return true;
+}
+
 function describeCoro(coro: unknown): string {
   if (isCoroutine(coro)) return coro.name;
   if (typeof coro === "function") return coro.name || "anonymous";
@@ -438,11 +486,16 @@ function startTask(task: Task<unknown>): void {
   }
   if (awaitable instanceof Future) {
     awaitable._await(new TaskFollowRecord(awaitable as Future<unknown>, task));
-  } else {
+    return;
+  }
+  try {
     // No closures: a promise reaction runs in the frame its `then` was called in, and this
     // runs in the task's own frame, so the shared handlers find their task there (checked on
     // Node 20 and 26, Bun and Deno). Two closures per task were ~150 bytes of a blocked task.
     awaitable.then(onCoroutineReturn, onCoroutineThrow);
+  } catch (error) {
+    // A thenable whose `then` throws: the task fails with that error, as `await` would.
+    task._onThrow(error);
   }
 }
 
@@ -558,6 +611,10 @@ class SleepFuture<T> extends Future<T> implements TimerEntry {
     this._loop._removeTimer(this);
     return true;
   }
+
+  override _isOperation(): boolean {
+    return true;
+  }
 }
 
 /**
@@ -575,6 +632,10 @@ class YieldFuture<T> extends Future<T> implements ReadyItem {
 
   _run(): void {
     if (this._state === "pending") this._setResultAndRunCallbacks(this.#value);
+  }
+
+  override _isOperation(): boolean {
+    return true;
   }
 }
 

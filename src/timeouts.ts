@@ -3,19 +3,24 @@
  * `TimeoutError`.
  *
  * HOW (CPython 3.13's `asyncio.Timeout`): on entry the scope records the task and how many
- * cancellation requests it already has. When the deadline comes, the scope cancels the task.
+ * cancellation requests it already has. When the deadline comes, the scope cancels its body.
  * On exit, if the scope did expire, it withdraws its own request (`uncancel()`); if no other
  * request remains and the body ended with a `CancelledError`, that error becomes a
  * `TimeoutError` (with the `CancelledError` as `cause`). A cancel that came from outside is
  * never turned into a timeout: it stays a `CancelledError`.
  *
- * The body runs inline, in the calling task: no new task is made.
+ * The body runs inline, in the calling task (no new task is made), but in a cancel scope of its
+ * own (`internal/scope.ts`): the deadline cancels the awaits made in the body, not the whole
+ * task. asyncio cancels the task; in Node that would also cancel awaits that merely share the
+ * task's async context (the request handler of a server the task created), so we don't. The
+ * task's `cancelling()` count still goes up and down as asyncio's does.
  */
 import { CancelledError, RuntimeError, TimeoutError, cancellationOf } from "./errors.js";
 import type { Handle } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
-import { getRunningLoop } from "./events/running.js";
+import { frameStorage, getRunningLoop } from "./events/running.js";
 import { inspectCustom } from "./internal/inspect.js";
+import { CancelScope } from "./internal/scope.js";
 import { checkDelay, checkFunction, checkOptionalDelay } from "./internal/validate.js";
 import { type Task, currentTask } from "./tasks.js";
 
@@ -34,6 +39,8 @@ export class Timeout {
   #task: Task<unknown> | null = null;
   #loop: EventLoop | null = null;
   #cancelling = 0;
+  /** @internal The scope the body runs in; made on entry. */
+  _scope: CancelScope | null = null;
 
   /** @internal Made by `timeout()` and `timeoutAt()`. */
   constructor(when: number | null) {
@@ -60,6 +67,7 @@ export class Timeout {
     this.#when = when;
     this.#handle?.cancel();
     this.#handle = null;
+    (this._scope as CancelScope)._deadline = when ?? Infinity;
     if (when === null) return;
     const loop = this.#loop as EventLoop;
     this.#handle =
@@ -72,15 +80,18 @@ export class Timeout {
   }
 
   /** @internal */
-  _enter(): void {
+  _enter(): CancelScope {
     if (this.#state !== "created") throw new RuntimeError("Timeout has already been entered");
     const task = currentTask();
     if (task === null) throw new RuntimeError("Timeout should be used inside a task");
+    const scope = new CancelScope(frameStorage.getStore() ?? task, task);
+    this._scope = scope;
     this.#state = "active";
     this.#task = task;
     this.#loop = task._loop;
     this.#cancelling = task.cancelling();
     this.reschedule(this.#when);
+    return scope;
   }
 
   /**
@@ -90,6 +101,8 @@ export class Timeout {
   _exit(threw: boolean, error: unknown): TimeoutError | null {
     this.#handle?.cancel();
     this.#handle = null;
+    // A cancel the body never saw (it was in foreign code) is still ours to take back.
+    const undelivered = (this._scope as CancelScope)._close();
     if (this.#state === "active") {
       this.#state = "finished";
       return null;
@@ -97,8 +110,6 @@ export class Timeout {
     if (this.#state !== "expiring") return null;
     this.#state = "expired";
     const task = this.#task as Task<unknown>;
-    // A cancel the body never saw (it was in foreign code) is still ours to take back.
-    const undelivered = task._mustCancel;
     if (task.uncancel() > this.#cancelling) return null; // Someone else cancels too.
     if (threw) {
       const cancelled = cancellationOf(error);
@@ -112,7 +123,7 @@ export class Timeout {
     if (this.#state !== "active") return;
     this.#handle = null;
     this.#state = "expiring";
-    (this.#task as Task<unknown>).cancel();
+    (this._scope as CancelScope)._requestCancel();
   };
 
   /** CPython's repr: `<Timeout [active] when=12.5>`, `<Timeout [expired]>`. */
@@ -134,12 +145,19 @@ function formatWhen(when: number | null): string {
   return Number.isInteger(rounded) ? rounded.toFixed(1) : String(rounded);
 }
 
-/** Runs `body` inside `scope`; converts the scope's own expiry into a `TimeoutError`. */
-async function runScope<T>(
-  scope: Timeout,
-  body: (scope: Timeout) => PromiseLike<T> | T,
-): Promise<T> {
-  scope._enter();
+/** Runs `body` inside `scope`, in the scope's own frame (see the module comment). */
+function runScope<T>(scope: Timeout, body: (scope: Timeout) => PromiseLike<T> | T): Promise<T> {
+  let frame: CancelScope;
+  try {
+    frame = scope._enter();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return frameStorage.run(frame, runBody, scope, body) as Promise<T>;
+}
+
+/** Runs `body`; converts the scope's own expiry into a `TimeoutError`. */
+async function runBody<T>(scope: Timeout, body: (scope: Timeout) => PromiseLike<T> | T): Promise<T> {
   let result: T;
   try {
     result = await body(scope);

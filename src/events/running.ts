@@ -15,16 +15,20 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { RuntimeError } from "../errors.js";
 import type { Context } from "../context.js";
+import type { CancelScope } from "../internal/scope.js";
 import type { Task } from "../tasks.js";
 import type { EventLoop } from "./loop.js";
 
 /**
- * What the code running now belongs to: its task (or `null`) and its context. A task is its
- * own frame (no extra object per task); `Context.run()` makes small ones.
+ * What the code running now belongs to: its task (or `null`), its context, and the innermost
+ * cancel scope of that task it runs in (`null`: the task's own code, outside any `timeout()` or
+ * `taskGroup()` body). A task is its own frame (no extra object per task); a scope is the
+ * frame of its body; `Context.run()` makes small ones.
  */
 export interface Frame {
   readonly _frameTask: Task<unknown> | null;
   readonly _context: Context;
+  readonly _scope: CancelScope | null;
 }
 
 /** @internal The storage that carries the current {@link Frame}. */

@@ -26,11 +26,15 @@
  */
 import { Deque } from "./deque.js";
 
-/** What the queue needs of a waiter. */
+/**
+ * What the queue needs of a waiter: whether it is done (cancelled waiters are), and how to
+ * wake it or fail it. A plain waiter completes when woken; an operation (a queue get) instead
+ * schedules its own step, which does the work and completes it.
+ */
 export interface Parked<T> {
   done(): boolean;
-  setResult(value: T): void;
-  setException(error: unknown): void;
+  _wake(value: T): void;
+  _fail(error: unknown): void;
 }
 
 /** Compact when more than this many entries are held and over half of them are dead. */
@@ -65,7 +69,7 @@ export class WaiterQueue<W extends Parked<T>, T> {
     this.#dropDeadHead();
     const waiter = this.#items.shift() as W;
     this.#live--;
-    waiter.setResult(value);
+    waiter._wake(value);
     return true;
   }
 
@@ -86,7 +90,7 @@ export class WaiterQueue<W extends Parked<T>, T> {
     const items = this.#items;
     this.#items = new Deque<W>();
     this.#live = 0;
-    for (const w of items) if (!w.done()) w.setException(error);
+    for (const w of items) if (!w.done()) w._fail(error);
   }
 
   /** Iterates the parked waiters, first to last. */

@@ -19,17 +19,19 @@
 import { RuntimeError } from "../errors.js";
 import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
+import { Future, isFuture } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
+import { settledOutcome, settledValue, tagSettled } from "../internal/settled.js";
 import { checkFunction } from "../internal/validate.js";
 
 /**
  * @internal The result of every uncontended `acquire()` and `wait()`: shared, never rejected.
  * Not frozen: Node's async hooks tag each promise they see with a property.
  */
-export const RESOLVED_TRUE: Promise<true> = Promise.resolve(true as const);
+export const RESOLVED_TRUE: Promise<true> = tagSettled(Promise.resolve(true as const), true);
 
 /** @internal The result of every uncontended `put()` and of `join()` with nothing to wait for. */
-export const RESOLVED_VOID: Promise<void> = Promise.resolve();
+export const RESOLVED_VOID: Promise<void> = tagSettled(Promise.resolve(), undefined);
 
 /**
  * @internal asyncio's `_LoopBoundMixin._get_loop`: a primitive binds to the running loop the
@@ -75,7 +77,9 @@ export abstract class Acquirable {
    *
    * **Cancellation**: as `acquire()`. Cancelled while waiting, nothing is acquired and no
    * handle is made; once the handle is returned, no cancellation point remains before the
-   * `using` declaration takes it.
+   * `using` declaration takes it. A hold that raises holds nothing, whichever way it was
+   * handed over: `waitFor(lock.hold(), 1)` that times out as the lock is handed to it
+   * releases it again.
    *
    * @example
    * {
@@ -85,9 +89,14 @@ export abstract class Acquirable {
    *
    * asyncio: `async with lock:`. An addition (asyncio has no handle object).
    */
-  async hold(): Promise<Held> {
-    await this.acquire();
-    return new Held(this);
+  hold(): Promise<Held> {
+    const acquiring = this.acquire();
+    if (isFuture(acquiring)) {
+      return new HoldOperation(this, acquiring as Future<true>) as unknown as Promise<Held>;
+    }
+    const settled = settledOutcome(acquiring);
+    if (settled !== null && settled.ok) return settledValue(new Held(this));
+    return Promise.resolve(acquiring).then(() => new Held(this));
   }
 
   /**
@@ -110,6 +119,51 @@ export abstract class Acquirable {
   withLock<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
     checkFunction("fn", fn);
     return runHolding(this, fn);
+  }
+}
+
+/**
+ * @internal A `hold()` that had to wait: completes with the handle in the step where the
+ * acquisition completes (so its awaiter resumes when an `await acquire()` would). Cancelled
+ * before that, it cancels the acquisition; cancelled after the primitive was handed to it
+ * but before its awaiter resumed, it releases the primitive: a hold that raises holds nothing.
+ */
+class HoldOperation extends Future<Held> {
+  readonly #primitive: Acquirable;
+  readonly #acquiring: Future<true>;
+
+  constructor(primitive: Acquirable, acquiring: Future<true>) {
+    super(acquiring._loop);
+    this.#primitive = primitive;
+    this.#acquiring = acquiring;
+    acquiring._addInternalCallback(this.#onAcquired);
+  }
+
+  #onAcquired = (acquiring: Future<true>): void => {
+    if (this._state !== "pending") return;
+    if (acquiring.cancelled()) {
+      super.cancel();
+    } else if (acquiring._hasException) {
+      this.setException(acquiring.exception());
+    } else {
+      this._setResultAndRunCallbacks(new Held(this.#primitive));
+    }
+  };
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    const acquiring = this.#acquiring;
+    if (!acquiring.done()) acquiring.cancel(msg);
+    else if (!acquiring.cancelled() && !acquiring._hasException) this.#primitive.release();
+    return true;
+  }
+
+  override _lostWakeup(): void {
+    (this._result as Held).release();
+  }
+
+  override _isOperation(): boolean {
+    return true;
   }
 }
 

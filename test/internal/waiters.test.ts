@@ -17,12 +17,12 @@ class Fake implements Parked<number> {
   done(): boolean {
     return this.state !== "parked";
   }
-  setResult(value: number): void {
+  _wake(value: number): void {
     assert.equal(this.state, "parked", `${this.name} woken twice`);
     this.state = "woken";
     this.value = value;
   }
-  setException(error: unknown): void {
+  _fail(error: unknown): void {
     assert.equal(this.state, "parked", `${this.name} failed twice`);
     this.state = "failed";
     this.error = error;
