@@ -25,7 +25,7 @@ import { Coroutine, isCoroutine } from "./coroutines.js";
 import { CancelledError, RuntimeError, _makeCancelledError, cancellationOf } from "./errors.js";
 import type { ReadyItem, TimerEntry } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
-import { type Frame, frameStorage, getRunningLoop } from "./events/running.js";
+import { type Frame, _getRunningLoop, frameStorage, getRunningLoop } from "./events/running.js";
 import { type AwaitRecord, Future, TaskFollowRecord, _wrapThenable, isFuture } from "./futures.js";
 import type { CancelScope } from "./internal/scope.js";
 import { checkDelay, checkOptions, describe, isThenable } from "./internal/validate.js";
@@ -115,6 +115,10 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   _pendingScopes = 0;
   /** @internal A `cancel()` from outside is in force (not withdrawn): the task's own signal aborts. */
   _cancelRequested = false;
+  /** @internal Debug mode: the future this task last awaited (its repr), for reports. */
+  _lastAwait: string | null = null;
+  /** @internal Debug mode: a stuck cancel was reported for this task already. */
+  _stuckReported = false;
   /** @internal The await this task is suspended at (usually the only one). */
   _waitRecord: AwaitRecord | null = null;
   /** @internal More awaits at once (`Promise.all`, concurrent branches), or `null`. */
@@ -180,6 +184,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /** @internal The coroutine returned. */
   _onReturn(value: T): void {
     if (this._state !== "pending") return;
+    if (this._loop.getDebug()) this._reportStaleAwaits();
     if (this._mustCancel) {
       // Cancelled while in foreign code, and the coroutine returned first: it ends cancelled.
       this._mustCancel = false;
@@ -200,6 +205,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /** @internal The coroutine threw. */
   _onThrow(error: unknown): void {
     if (this._state !== "pending") return;
+    if (this._loop.getDebug()) this._reportStaleAwaits();
     const cancelled = cancellationOf(error);
     if (cancelled !== null) {
       this._finishCancelled(cancelled);
@@ -266,7 +272,57 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     }
     this._mustCancel = true;
     this._cancelMessage = msg;
+    if (this._loop.getDebug()) this._watchUndelivered(() => this._mustCancel && this._numCancelsRequested > 0);
     return true;
+  }
+
+  /**
+   * @internal Debug mode: a cancel (or a deadline) found no library await to deliver to, so
+   * the task's code is in a foreign await. If it is still undelivered after
+   * `slowCallbackDuration`, say so once through the exception handler: such a task cannot be
+   * cancelled in time, and the fix is in its code (hand it `task.signal`).
+   */
+  _watchUndelivered(stillPending: () => boolean): void {
+    const loop = this._loop;
+    const since = loop.time();
+    loop.callLater(loop.slowCallbackDuration, () => {
+      if (this._state !== "pending" || this._stuckReported || !stillPending()) return;
+      this._stuckReported = true;
+      const waited = (loop.time() - since).toFixed(3);
+      loop.callExceptionHandler({
+        message:
+          `${this.toString()} was cancelled ${waited} seconds ago and has not reached a library ` +
+          "await since: it is waiting on a promise the library did not make " +
+          `(its last library await was ${this._lastAwait ?? "none"}). Pass task.signal to that ` +
+          "operation so it stops too, or await it through the library.",
+        task: this as Task<unknown>,
+      });
+    });
+  }
+
+  /**
+   * @internal Debug mode: the coroutine settled while the task is still registered as the
+   * awaiter of pending futures: awaits it no longer makes (a `Promise.race` loser, the rest of
+   * a `Promise.all` that rejected early). A cancel could not tell them from live awaits.
+   */
+  _reportStaleAwaits(): void {
+    const stale: string[] = [];
+    const records = this._waitRecords === null ? [this._waitRecord] : [this._waitRecord, ...this._waitRecords];
+    for (const record of records) {
+      if (record !== null && record._future._state === "pending" && record._isAwait()) {
+        stale.push(record._future.toString());
+      }
+    }
+    if (stale.length === 0) return;
+    this._loop.callExceptionHandler({
+      message:
+        `${this.toString()} finished while still registered as the awaiter of ${stale.join(", ")}: ` +
+        "awaits its code no longer makes, such as the losers of a Promise.race or the rest of a " +
+        "Promise.all that rejected early. A cancel meeting such an await while the task ran would " +
+        "have been spent on it. Race library awaitables with race() or any() (or wait()), which " +
+        "let go of the losers.",
+      task: this as Task<unknown>,
+    });
   }
 
   /**
@@ -529,6 +585,33 @@ function onCoroutineThrow(error: unknown): void {
  */
 export function createTask<T>(coro: Awaitable<T>, options?: TaskOptions): Task<T> {
   return getRunningLoop().createTask(coro, options);
+}
+
+/**
+ * @internal Runs a library method made of several waits (`Condition.wait()`, `Barrier.wait()`)
+ * as a task of its own, started at once in the caller's context, and returns the task.
+ *
+ * WHY: the caller may hand the result over as it is (`waitFor(cond.wait(), 1)`, asyncio's
+ * idiom). A plain async function would already run, in the caller's frame but outside the
+ * timeout's scope, so the deadline could not reach its waits. A task is one future: the scope
+ * cancels it, and it finishes its cleanup (a condition re-acquires its lock) before the caller
+ * sees the `CancelledError`. Without a running loop, `fn` runs as it is (and fails as it must).
+ */
+export function _asOwnTask<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const loop = _getRunningLoop();
+  if (loop === null) return fn();
+  return new InlineTask<T>(fn, { name, context: currentContext(), eagerStart: true }, loop) as unknown as Promise<T>;
+}
+
+/**
+ * @internal The task of {@link _asOwnTask}: it resumes its awaiter as soon as it finishes, in
+ * the same iteration, as awaiting the async function itself would (a plain task's awaiter
+ * resumes one iteration later), so the method keeps asyncio's timing for a coroutine.
+ */
+class InlineTask<T> extends Task<T> {
+  override _scheduleCallbacks(): void {
+    this._runCallbacksNow();
+  }
 }
 
 /**

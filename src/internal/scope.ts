@@ -73,6 +73,7 @@ export class CancelScope implements Frame {
       this._pending = true;
       this._pendingMessage = msg;
       task._pendingScopes++;
+      if (task._loop.getDebug()) task._watchUndelivered(() => this._pending && this._open);
     }
     return true;
   }

@@ -11,6 +11,7 @@
 import { BrokenBarrierError } from "../errors.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { checkInteger } from "../internal/validate.js";
+import { _asOwnTask } from "../tasks.js";
 import { Condition } from "./condition.js";
 
 /** The states of a {@link Barrier}, as CPython's `_BarrierState`. */
@@ -57,7 +58,11 @@ export class Barrier {
    *
    * asyncio: `Barrier.wait()`.
    */
-  async wait(): Promise<number> {
+  wait(): Promise<number> {
+    return _asOwnTask("Barrier.wait", () => this.#pass());
+  }
+
+  async #pass(): Promise<number> {
     const cond = this.#cond;
     await cond.acquire();
     try {

@@ -17,6 +17,7 @@ import { Waiter } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { checkFunction, checkInteger, describe } from "../internal/validate.js";
 import { WaiterQueue } from "../internal/waiters.js";
+import { _asOwnTask } from "../tasks.js";
 import { Lock } from "./lock.js";
 import { Acquirable, bindLoop } from "./mixins.js";
 
@@ -93,7 +94,11 @@ export class Condition extends Acquirable {
    *
    * asyncio: `Condition.wait()`.
    */
-  async wait(): Promise<true> {
+  wait(): Promise<true> {
+    return _asOwnTask("Condition.wait", () => this.#wait());
+  }
+
+  async #wait(): Promise<true> {
     if (!this.locked()) throw new RuntimeError("cannot wait on un-acquired lock");
     this.#loop = bindLoop(this.#loop, this);
     const waiter = new Waiter<void>(this.#loop, (this.#waiters ??= new WaiterQueue()), null);
@@ -144,13 +149,13 @@ export class Condition extends Acquirable {
    */
   waitFor<T>(predicate: () => T): Promise<T> {
     checkFunction("predicate", predicate);
-    return this.#waitFor(predicate);
+    return _asOwnTask("Condition.waitFor", () => this.#waitFor(predicate));
   }
 
   async #waitFor<T>(predicate: () => T): Promise<T> {
     let result = predicate();
     while (!result) {
-      await this.wait();
+      await this.#wait();
       result = predicate();
     }
     return result;

@@ -81,7 +81,9 @@ describe("debug mode", () => {
         await sleep(0);
         t.cancel();
         assert.equal(await t, 1);
-        assert.equal(seen.length, 1);
+        // (The virtual clock jumps past slowCallbackDuration during the real delay, so the
+        // report of a cancel stuck in foreign code comes too: counted by its own test.)
+        assert.equal(seen.filter((c) => /swallowed its cancellation/.test(c.message)).length, 1);
       },
       { debug: true },
     );
