@@ -11,6 +11,7 @@ import {
   ExceptionGroup,
   type Future,
   Lock,
+  Queue,
   any,
   coroutine,
   createTask,
@@ -413,6 +414,22 @@ describe("any()", () => {
         () => any(sleep(0), "x" as never),
         (e) => e instanceof TypeError && /any\(\): argument 1/.test(e.message),
       );
+    });
+  });
+
+  it("a losing q.get() and q.put() are cancelled: no item is taken or sent after the race", async () => {
+    await runTest(async () => {
+      const empty = new Queue<number>();
+      assert.equal(await race(empty.get(), sleep(0.1, "late")), "late");
+      empty.putNowait(1);
+      await sleep(0);
+      assert.equal(empty.qsize(), 1, "the losing get took nothing");
+      const full = new Queue<number>(1);
+      full.putNowait(0);
+      assert.equal(await race(full.put(1), sleep(0.1, "late")), "late");
+      assert.equal(full.getNowait(), 0);
+      await sleep(0);
+      assert.equal(full.qsize(), 0, "the losing put sent nothing");
     });
   });
 });
