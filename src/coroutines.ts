@@ -4,7 +4,7 @@
  * In Python, calling a coroutine function runs nothing: it makes a coroutine object, which runs
  * when awaited (inline, in the awaiting task) or scheduled (in a new task). In JS, calling an
  * async function starts it at once, in the caller's task. `coroutine(fn)` gives back the
- * Python behaviour for the functions that want it (design.md §1.5):
+ * Python behaviour for the functions that want it:
  *
  *     const fetchUser = coroutine(async function fetchUser(id: number) { … });
  *     const c = fetchUser(7);          // nothing runs yet

@@ -10,7 +10,7 @@
  *
  * WHY the task must know its waiters: `task.cancel()` cancels what the task waits on, so the
  * `CancelledError` arrives at the `await` in the task's own code, however deep in plain async
- * functions that `await` sits (design.md §1.3–1.4).
+ * functions that `await` sits.
  *
  * A record also checks, when it runs, whether its task was cancelled after the future
  * completed but before the task resumed; then the task gets the `CancelledError` instead of

@@ -35,7 +35,8 @@ export type Thunk<T> = () => PromiseLike<T>;
 
 /**
  * What `createTask`, `gather`, `wait`, `waitFor`, `shield` and friends accept: a thunk, a
- * {@link Coroutine}, a {@link Future} or {@link Task}, or any promise (design.md §1.5).
+ * {@link Coroutine}, a {@link Future} or {@link Task}, or any promise (a promise already runs:
+ * it can only be waited for, not cancelled into).
  */
 export type Awaitable<T> = Thunk<T> | PromiseLike<T>;
 

@@ -1,4 +1,5 @@
-// Lazy coroutine objects (design.md §1.5): coroutine(fn), isCoroutine, isCoroutineFunction.
+// Lazy coroutine objects, Python's behaviour where JS starts async functions at once:
+// coroutine(fn), isCoroutine, isCoroutineFunction.
 // Ported in part from CPython's Lib/test/test_asyncio/test_tasks.py (test_iscoroutinefunction,
 // test_coroutine_non_gen_function) and test_pep492.py; the rest pins the Python behaviour
 // the wrapper reproduces (nothing runs until awaited; a coroutine runs once).

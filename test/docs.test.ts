@@ -2,6 +2,8 @@
 // methods and properties of every exported class (style.md: one doc comment per public name);
 // and every one that returns something to await says what cancelling it does.
 import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import ts from "typescript";
 
@@ -94,5 +96,23 @@ describe("documentation", () => {
 
   it("says in a Cancellation paragraph what cancelling does, for everything that can be awaited", () => {
     assert.deepEqual(withoutCancellationParagraph(), []);
+  });
+
+  it("stands alone: no file cites the planning documents users do not have", () => {
+    // Built from parts so that this file does not cite them itself.
+    const citation = new RegExp(["design", "\\.md"].join("") + "|" + ["shared", "/"].join(""));
+    const skip = new Set(["node_modules", "out", ".node", "fixtures"]);
+    const files: string[] = ["README.md"];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (skip.has(entry.name)) continue;
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (/\.(ts|mts|mjs|md)$/.test(entry.name)) files.push(path);
+      }
+    };
+    for (const dir of ["src", "test", "docs", "bench", "examples", "scripts"]) walk(dir);
+    const citing = files.filter((file) => citation.test(readFileSync(file, "utf8")));
+    assert.deepEqual(citing, []);
   });
 });

@@ -5,7 +5,7 @@
  * HOW: a task runs its coroutine inside `frameStorage.run(frame, …)`. Node's AsyncLocalStorage
  * carries that frame through every `await` of the task's code, into the async functions it
  * calls, `Promise.all`, async generators and timers. So any library call can ask "which task am
- * I in?" without the user passing anything along (design.md §1.2).
+ * I in?" without the user passing anything along.
  *
  * WHY one running loop: asyncio allows one running loop per thread. A JS process has one
  * thread of JS, and `runForever()` returns a promise, so two loops could interleave; we refuse

@@ -1,6 +1,6 @@
 // Task cancellation: what cancel() reaches, when the CancelledError arrives, and how the task
 // ends. Ported from CPython's Lib/test/test_asyncio/test_tasks.py (BaseTaskTests), plus the
-// asyncio-ts design (design.md §1.4: cancellation reaches plain async code at library awaits).
+// asyncio-ts rule that cancellation reaches plain async code at its library awaits.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {

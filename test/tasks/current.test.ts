@@ -1,6 +1,7 @@
 // currentTask() and allTasks(), and the loop's strong hold on running tasks.
 // Ported from CPython's Lib/test/test_asyncio/test_tasks.py (BaseTaskTests,
-// BaseCurrentLoopTests) and test_eager_task_factory.py, plus design.md's pinned details.
+// BaseCurrentLoopTests) and test_eager_task_factory.py, plus asyncio-ts's own rules
+// (`currentTask()` is null in a plain loop callback; `run()` makes exactly one task for main).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";

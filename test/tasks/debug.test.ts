@@ -1,5 +1,6 @@
 // Debug mode as it concerns tasks: reports of swallowed cancellations and of promises handed
-// over where a lazy coroutine was expected (design.md §1.5, §1.8). asyncio-ts additions; the
+// over where a lazy coroutine was expected (a promise already runs: cancelling stops only the
+// waiting). asyncio-ts additions; the
 // CPython side of debug mode (slow callbacks) is in test/events/loop.test.ts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

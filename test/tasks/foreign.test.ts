@@ -1,6 +1,7 @@
 // Cancellation where plain JS code runs: inside Promise.all and async generators, in foreign
 // code (awaiting promises the library did not make), and through the task's AbortSignal.
-// From the asyncio-ts design (design.md §1.2–1.4) and issue 2 §3; no CPython original (Python
+// What asyncio-ts adds to asyncio: the current task travels with AsyncLocalStorage, and a
+// cancel reaches plain async code at its library awaits; no CPython original (Python
 // has no foreign awaitables), except where named.
 //
 // The foreign promises here are real Node timers (`timers/promises`), kept to a few

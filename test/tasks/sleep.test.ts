@@ -1,4 +1,4 @@
-// sleep(), and the iteration costs design.md pins: sleep(0) is one pass through the ready
+// sleep(), and the iteration costs the library promises: sleep(0) is one pass through the ready
 // queue; awaiting a completed future costs microtasks only; a woken task runs to its next
 // suspension before the next ready callback.
 // Ported from CPython's Lib/test/test_asyncio/test_tasks.py (BaseTaskTests, SleepTests).
