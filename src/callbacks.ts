@@ -17,7 +17,7 @@
  */
 import { RuntimeError } from "./errors.js";
 import { _getRunningLoop } from "./events/running.js";
-import { checkFunction, checkOptions, describe } from "./internal/validate.js";
+import { checkFunction, checkOptionKeys, checkOptions, describe } from "./internal/validate.js";
 import type { Task } from "./tasks.js";
 
 /** Options of {@link taskPerCall}. */
@@ -83,13 +83,7 @@ export function taskPerCall<A extends unknown[], T>(
 ): (...args: A) => Task<T> {
   checkFunction("fn", fn);
   checkOptions("options", options);
-  const unknown = options === undefined ? [] : Object.keys(options).filter((key) => !KNOWN_OPTIONS.includes(key));
-  if (unknown.length > 0) {
-    const list = unknown.map((key) => `\`${key}\``).join(", ");
-    throw new TypeError(
-      `taskPerCall() got unknown option${unknown.length > 1 ? "s" : ""} ${list}; known options: ${KNOWN_OPTIONS.join(", ")}`,
-    );
-  }
+  checkOptionKeys("taskPerCall()", options, KNOWN_OPTIONS);
   const name = options?.name;
   if (name !== undefined && typeof name !== "string") {
     throw new TypeError(`\`name\` must be a string, got ${describe(name)}`);

@@ -58,6 +58,26 @@ export function checkOptions(name: string, value: unknown): void {
   }
 }
 
+/**
+ * Refuses an options object (already checked to be one) with a key not in `known`: a
+ * `TypeError` naming `fn`, the unknown keys and the accepted ones, plus what `hint` adds.
+ */
+export function checkOptionKeys(
+  fn: string,
+  options: object | undefined,
+  known: readonly string[],
+  hint: (unknown: string[]) => string = () => "",
+): void {
+  if (options === undefined) return;
+  const unknown = Object.keys(options).filter((key) => !known.includes(key));
+  if (unknown.length === 0) return;
+  const list = unknown.map((key) => `\`${key}\``).join(", ");
+  throw new TypeError(
+    `${fn} got unknown option${unknown.length > 1 ? "s" : ""} ${list}; known options: ${known.join(", ")}` +
+      hint(unknown),
+  );
+}
+
 /** True for anything with a callable `then`. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (

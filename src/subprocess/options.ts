@@ -7,7 +7,7 @@
  * refused the same way: the streams carry bytes).
  */
 import { Stream } from "node:stream";
-import { describe } from "../internal/validate.js";
+import { checkOptionKeys, describe } from "../internal/validate.js";
 import { DEVNULL, PIPE, STDOUT, type StderrOption, type StdioOption } from "./constants.js";
 
 /**
@@ -115,16 +115,11 @@ function checkKeys(fn: string, options: unknown, known: readonly string[]): Reco
   if (typeof options !== "object" || Array.isArray(options)) {
     throw new TypeError(`\`options\` of ${fn} must be an options object, got ${describe(options)}`);
   }
-  const unknown = Object.keys(options).filter((key) => !known.includes(key));
-  if (unknown.length > 0) {
-    const list = unknown.map((k) => `\`${k}\``).join(", ");
-    throw new TypeError(
-      `${fn} got unknown option${unknown.length > 1 ? "s" : ""} ${list}; known options: ${known.join(", ")}` +
-        (unknown.some((k) => ["text", "encoding", "errors", "universalNewlines", "bufsize"].includes(k))
-          ? " (the pipes carry bytes: decode them yourself)"
-          : ""),
-    );
-  }
+  checkOptionKeys(fn, options, known, (unknown) =>
+    unknown.some((k) => ["text", "encoding", "errors", "universalNewlines", "bufsize"].includes(k))
+      ? " (the pipes carry bytes: decode them yourself)"
+      : "",
+  );
   return options as Record<string, unknown>;
 }
 
