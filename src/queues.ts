@@ -345,7 +345,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     if (this.#shutdown) return settledError(new QueueShutDown(`put() on a shut-down ${this.toString()}`));
     if (!this.full()) {
       try {
-        this.#enqueue(item);
+        this._enqueueItem(item);
       } catch (error) {
         return settledError(error);
       }
@@ -366,7 +366,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   putNowait(item: T): void {
     if (this.#shutdown) throw new QueueShutDown(`putNowait() on a shut-down ${this.toString()}`);
     if (this.full()) throw new QueueFull(`putNowait() on a full ${this.toString()}`);
-    this.#enqueue(item);
+    this._enqueueItem(item);
   }
 
   /** @internal Whether the queue is shut down. */
@@ -374,15 +374,10 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     return this.#shutdown;
   }
 
-  /** @internal Adds `item` (there is room) and wakes a getter for it. */
-  _enqueueItem(item: T): void {
-    this.#enqueue(item);
-  }
-
   /** @internal A get's item was not delivered (its awaiter was cancelled): first in line again. */
   _restoreItem(item: T): void {
     this._store.restore(item);
-    this.#wakeGetterIfItem();
+    this._getterLost();
   }
 
   /** @internal A put's effect is undone (its awaiter was cancelled before it resumed). */
@@ -390,12 +385,12 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     this._store.remove(item);
     if (this.#unfinished > 0) this.#unfinished--;
     if (this.#unfinished === 0) this.#waiting?.joiners.wakeAll(undefined);
-    if (!this.full()) this.#waiting?.putters.wakeFirst(undefined);
+    this._putterLost();
   }
 
   /** @internal A woken getter was cancelled before its step: the next getter gets the wake-up. */
   _getterLost(): void {
-    this.#wakeGetterIfItem();
+    if (this._store.size > 0) this.#waiting?.getters.wakeFirst(undefined);
   }
 
   /** @internal A woken putter was cancelled before its step: the next putter gets the free slot. */
@@ -403,11 +398,8 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     if (!this.full()) this.#waiting?.putters.wakeFirst(undefined);
   }
 
-  #wakeGetterIfItem(): void {
-    if (this._store.size > 0) this.#waiting?.getters.wakeFirst(undefined);
-  }
-
-  #enqueue(item: T): void {
+  /** @internal Adds `item` (there is room) and wakes a getter for it. */
+  _enqueueItem(item: T): void {
     this._store.push(item);
     this.#unfinished++;
     const waiting = this.#waiting;
@@ -581,25 +573,35 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
 const ITERATION_DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
- * @internal A get that had to wait (see the module comment): parked, woken, then its step takes
- * the item and completes. With `iterate`, it resolves iterator results, and `done` at shutdown.
+ * @internal What a get and a put that had to wait share: parked among the getters (putters)
+ * until a put (get) wakes it, then its own step — the next iteration, as asyncio's resumed
+ * `get()` — does the work and completes it, or parks it again at the back when another task
+ * was quicker. Cancelled while parked, it leaves; cancelled while woken, it passes the wake-up
+ * on. Each kind says how to try its work, and how to pass on and undo it.
  */
-class GetOperation<T, R> extends Future<R> implements Parked<void>, ReadyItem {
-  readonly #queue: Queue<T>;
-  readonly #getters: WaiterQueue<Parked<void>, void>;
-  readonly #iterate: boolean;
-  /** Woken: its step is queued, it is no longer among the getters. */
+abstract class QueueOperation<T, R> extends Future<R> implements Parked<void>, ReadyItem {
+  protected readonly _queue: Queue<T>;
+  readonly #waiters: WaiterQueue<Parked<void>, void>;
+  /** Woken: its step is queued, it is no longer among the waiters. */
   #woken = false;
 
-  constructor(loop: EventLoop, queue: Queue<T>, getters: WaiterQueue<Parked<void>, void>, iterate: boolean) {
+  constructor(loop: EventLoop, queue: Queue<T>, waiters: WaiterQueue<Parked<void>, void>) {
     super(loop);
-    this.#queue = queue;
-    this.#getters = getters;
-    this.#iterate = iterate;
-    getters.push(this);
+    this._queue = queue;
+    this.#waiters = waiters;
+    waiters.push(this);
   }
 
-  /** @internal A put woke it: its step runs next iteration. */
+  /**
+   * The work, when the step runs: completes the operation (`_setResultAndRunCallbacks`) and
+   * returns true, returns false to wait again, or throws to fail it.
+   */
+  protected abstract _attempt(): boolean;
+
+  /** A woken operation was cancelled before its step: the next waiter gets the wake-up. */
+  protected abstract _passOn(): void;
+
+  /** @internal Woken: its step runs next iteration. */
   _wake(): void {
     this.#woken = true;
     this._loop._enqueue(this);
@@ -610,43 +612,29 @@ class GetOperation<T, R> extends Future<R> implements Parked<void>, ReadyItem {
     if (this._state === "pending") this.setException(error);
   }
 
-  /** @internal The step of the woken getter: take the item, or wait again at the back. */
+  /** @internal The step: do the work and resume the awaiter now, or wait again at the back. */
   _run(): void {
     if (this._state !== "pending") return;
     this.#woken = false;
-    const queue = this.#queue;
-    if (queue._store.size > 0) {
-      let item: T;
-      try {
-        item = queue._dequeue();
-      } catch (error) {
-        this._setExceptionAndRunCallbacks(error);
-        return;
-      }
-      this._setResultAndRunCallbacks((this.#iterate ? { done: false, value: item } : item) as R);
-    } else if (queue._isShutDown()) {
-      if (this.#iterate) this._setResultAndRunCallbacks(ITERATION_DONE as R);
-      else this._setExceptionAndRunCallbacks(new QueueShutDown(`get() on a shut-down, empty ${queue.toString()}`));
-    } else {
-      this.#getters.push(this);
+    let done: boolean;
+    try {
+      done = this._attempt();
+    } catch (error) {
+      this._setExceptionAndRunCallbacks(error);
+      return;
     }
+    if (!done) this.#waiters.push(this);
   }
 
   override cancel(msg?: string): boolean {
     if (!super.cancel(msg)) return false;
     if (this.#woken) {
       this.#woken = false;
-      this.#queue._getterLost();
+      this._passOn();
     } else {
-      this.#getters._discard();
+      this.#waiters._discard();
     }
     return true;
-  }
-
-  override _lostWakeup(): void {
-    const result = this._result as R;
-    if (!this.#iterate) this.#queue._restoreItem(result as unknown as T);
-    else if (!(result as IteratorResult<T>).done) this.#queue._restoreItem((result as IteratorResult<T>).value);
   }
 
   override _isOperation(): boolean {
@@ -654,69 +642,65 @@ class GetOperation<T, R> extends Future<R> implements Parked<void>, ReadyItem {
   }
 }
 
-/** @internal A put that had to wait: parked, woken for a free slot, then its step puts the item. */
-class PutOperation<T> extends Future<void> implements Parked<void>, ReadyItem {
-  readonly #queue: Queue<T>;
-  readonly #putters: WaiterQueue<Parked<void>, void>;
+/** @internal A get that had to wait. With `iterate`, it resolves iterator results, and `done` at shutdown. */
+class GetOperation<T, R> extends QueueOperation<T, R> {
+  readonly #iterate: boolean;
+
+  constructor(loop: EventLoop, queue: Queue<T>, getters: WaiterQueue<Parked<void>, void>, iterate: boolean) {
+    super(loop, queue, getters);
+    this.#iterate = iterate;
+  }
+
+  protected override _attempt(): boolean {
+    const queue = this._queue;
+    if (queue._store.size > 0) {
+      const item = queue._dequeue();
+      this._setResultAndRunCallbacks((this.#iterate ? { done: false, value: item } : item) as R);
+      return true;
+    }
+    if (!queue._isShutDown()) return false;
+    if (!this.#iterate) throw new QueueShutDown(`get() on a shut-down, empty ${queue.toString()}`);
+    this._setResultAndRunCallbacks(ITERATION_DONE as R);
+    return true;
+  }
+
+  protected override _passOn(): void {
+    this._queue._getterLost();
+  }
+
+  /** Its awaiter was cancelled before it resumed: the item goes back, first in line. */
+  override _lostWakeup(): void {
+    const result = this._result as R;
+    if (!this.#iterate) this._queue._restoreItem(result as unknown as T);
+    else if (!(result as IteratorResult<T>).done) this._queue._restoreItem((result as IteratorResult<T>).value);
+  }
+}
+
+/** @internal A put that had to wait for a free slot. */
+class PutOperation<T> extends QueueOperation<T, void> {
   readonly #item: T;
-  #woken = false;
 
   constructor(loop: EventLoop, queue: Queue<T>, putters: WaiterQueue<Parked<void>, void>, item: T) {
-    super(loop);
-    this.#queue = queue;
-    this.#putters = putters;
+    super(loop, queue, putters);
     this.#item = item;
-    putters.push(this);
   }
 
-  /** @internal A get (or a shutdown) woke it: its step runs next iteration. */
-  _wake(): void {
-    this.#woken = true;
-    this._loop._enqueue(this);
-  }
-
-  /** @internal */
-  _fail(error: unknown): void {
-    if (this._state === "pending") this.setException(error);
-  }
-
-  /** @internal The step of the woken putter: put the item, or wait again at the back. */
-  _run(): void {
-    if (this._state !== "pending") return;
-    this.#woken = false;
-    const queue = this.#queue;
-    if (queue._isShutDown()) {
-      this._setExceptionAndRunCallbacks(new QueueShutDown(`put() on a shut-down ${queue.toString()}`));
-    } else if (!queue.full()) {
-      try {
-        queue._enqueueItem(this.#item);
-      } catch (error) {
-        this._setExceptionAndRunCallbacks(error);
-        return;
-      }
-      this._setResultAndRunCallbacks(undefined);
-    } else {
-      this.#putters.push(this);
-    }
-  }
-
-  override cancel(msg?: string): boolean {
-    if (!super.cancel(msg)) return false;
-    if (this.#woken) {
-      this.#woken = false;
-      this.#queue._putterLost();
-    } else {
-      this.#putters._discard();
-    }
+  protected override _attempt(): boolean {
+    const queue = this._queue;
+    if (queue._isShutDown()) throw new QueueShutDown(`put() on a shut-down ${queue.toString()}`);
+    if (queue.full()) return false;
+    queue._enqueueItem(this.#item);
+    this._setResultAndRunCallbacks(undefined);
     return true;
   }
 
+  protected override _passOn(): void {
+    this._queue._putterLost();
+  }
+
+  /** Its awaiter was cancelled before it resumed: the item is taken back out. */
   override _lostWakeup(): void {
-    this.#queue._removeItem(this.#item);
-  }
-
-  override _isOperation(): boolean {
-    return true;
+    this._queue._removeItem(this.#item);
   }
 }
 
