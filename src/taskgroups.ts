@@ -16,10 +16,9 @@
 import { type Coroutine, isCoroutine } from "./coroutines.js";
 import { type CancelledError, ExceptionGroup, RuntimeError, isCancellation } from "./errors.js";
 import type { EventLoop } from "./events/loop.js";
-import { frameStorage } from "./events/running.js";
 import { Future } from "./futures.js";
 import { formatRepr, inspectCustom } from "./internal/inspect.js";
-import { CancelScope } from "./internal/scope.js";
+import { CancelScope, runInScope } from "./internal/scope.js";
 import { checkFunction } from "./internal/validate.js";
 import { type Awaitable, type Task, type TaskOptions, currentTask } from "./tasks.js";
 
@@ -102,7 +101,7 @@ export class TaskGroup {
     if (parent === null) {
       throw new RuntimeError(`TaskGroup ${this.toString()} cannot determine the parent task`);
     }
-    const scope = new CancelScope(frameStorage.getStore() ?? parent, parent);
+    const scope = new CancelScope(parent);
     this.#scope = scope;
     this.#parent = parent;
     this.#loop = parent._loop;
@@ -250,18 +249,8 @@ export class TaskGroup {
  */
 export function taskGroup<T>(body: (tg: TaskGroup) => PromiseLike<T> | T): Promise<T> {
   checkFunction("body", body);
-  return runGroup(new TaskGroup(), body);
-}
-
-function runGroup<T>(group: TaskGroup, body: (tg: TaskGroup) => PromiseLike<T> | T): Promise<T> {
-  let scope: CancelScope;
-  try {
-    scope = group._enter();
-  } catch (error) {
-    return Promise.reject(error);
-  }
   // The body and the exit run in the group's scope: its cancels reach their awaits only.
-  return frameStorage.run(scope, runBody, group, body) as Promise<T>;
+  return runInScope(new TaskGroup(), body, runBody);
 }
 
 async function runBody<T>(group: TaskGroup, body: (tg: TaskGroup) => PromiseLike<T> | T): Promise<T> {

@@ -18,9 +18,9 @@
 import { CancelledError, RuntimeError, TimeoutError, cancellationOf } from "./errors.js";
 import type { Handle } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
-import { frameStorage, getRunningLoop } from "./events/running.js";
+import { getRunningLoop } from "./events/running.js";
 import { inspectCustom } from "./internal/inspect.js";
-import { CancelScope } from "./internal/scope.js";
+import { CancelScope, runInScope } from "./internal/scope.js";
 import { checkDelay, checkFunction, checkOptionalDelay } from "./internal/validate.js";
 import { type Task, currentTask } from "./tasks.js";
 
@@ -67,7 +67,6 @@ export class Timeout {
     this.#when = when;
     this.#handle?.cancel();
     this.#handle = null;
-    (this._scope as CancelScope)._deadline = when ?? Infinity;
     if (when === null) return;
     const loop = this.#loop as EventLoop;
     this.#handle =
@@ -84,7 +83,7 @@ export class Timeout {
     if (this.#state !== "created") throw new RuntimeError("Timeout has already been entered");
     const task = currentTask();
     if (task === null) throw new RuntimeError("Timeout should be used inside a task");
-    const scope = new CancelScope(frameStorage.getStore() ?? task, task);
+    const scope = new CancelScope(task);
     this._scope = scope;
     this.#state = "active";
     this.#task = task;
@@ -145,17 +144,6 @@ function formatWhen(when: number | null): string {
   return Number.isInteger(rounded) ? rounded.toFixed(1) : String(rounded);
 }
 
-/** Runs `body` inside `scope`, in the scope's own frame (see the module comment). */
-function runScope<T>(scope: Timeout, body: (scope: Timeout) => PromiseLike<T> | T): Promise<T> {
-  let frame: CancelScope;
-  try {
-    frame = scope._enter();
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  return frameStorage.run(frame, runBody, scope, body) as Promise<T>;
-}
-
 /** Runs `body`; converts the scope's own expiry into a `TimeoutError`. */
 async function runBody<T>(scope: Timeout, body: (scope: Timeout) => PromiseLike<T> | T): Promise<T> {
   let result: T;
@@ -198,7 +186,7 @@ export function timeout<T>(
   const seconds = checkOptionalDelay("delay", delay);
   checkFunction("body", body);
   const loop = getRunningLoop();
-  return runScope(new Timeout(seconds === null ? null : loop.time() + seconds), body);
+  return runInScope(new Timeout(seconds === null ? null : loop.time() + seconds), body, runBody);
 }
 
 /**
@@ -217,5 +205,5 @@ export function timeoutAt<T>(
   const deadline = checkOptionalDelay("when", when);
   checkFunction("body", body);
   getRunningLoop();
-  return runScope(new Timeout(deadline), body);
+  return runInScope(new Timeout(deadline), body, runBody);
 }

@@ -23,7 +23,7 @@
  */
 import type { Context } from "../context.js";
 import { CancelledError } from "../errors.js";
-import type { Frame } from "../events/running.js";
+import { type Frame, frameStorage } from "../events/running.js";
 import type { Task } from "../tasks.js";
 
 /** @internal A region of one task's code that can be cancelled on its own (see the module comment). */
@@ -39,12 +39,12 @@ export class CancelScope implements Frame {
   _cancelled = false;
   /** The body still runs: a closed scope is never cancelled again. */
   _open = true;
-  /** The scope's deadline in loop time (`Infinity`: none), for `currentEffectiveDeadline`. */
-  _deadline = Infinity;
   #controller: AbortController | null = null;
   #signal: AbortSignal | null = null;
 
-  constructor(outer: Frame, task: Task<unknown>) {
+  /** A scope of `task` inside the code running now (the current frame, or the task's own code). */
+  constructor(task: Task<unknown>) {
+    const outer = frameStorage.getStore() ?? task;
     this._frameTask = task;
     this._context = outer._context;
     this._parent = outer._frameTask === task ? outer._scope : null;
@@ -113,4 +113,23 @@ export class CancelScope implements Frame {
 export function pendingScope(scope: CancelScope | null): CancelScope | null {
   for (let s = scope; s !== null; s = s._parent) if (s._pending) return s;
   return null;
+}
+
+/**
+ * @internal Enters `owner`'s scope (in the caller's frame, where the scope finds its task and
+ * its parent scope), then runs `run(owner, body)` with the scope as its frame, so every await
+ * of the body, and of the exit `run` makes, is made under it. A failure to enter is a rejection.
+ */
+export function runInScope<O extends { _enter(): CancelScope }, B, R>(
+  owner: O,
+  body: B,
+  run: (owner: O, body: B) => Promise<R>,
+): Promise<R> {
+  let scope: CancelScope;
+  try {
+    scope = owner._enter();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return frameStorage.run(scope, run, owner, body);
 }
