@@ -71,6 +71,12 @@ export function _isResolvingFunction(fn: unknown): boolean {
   return typeof fn === "function" && fn.name === "" && functionSource.call(fn).includes("[native code]");
 }
 
+/**
+ * @internal Debug mode only: what each task awaited last (a repr), for the report of a cancel
+ * stuck in foreign code. Kept beside the tasks, not in them: tasks stay small when debug is off.
+ */
+export const _lastAwaits = new WeakMap<Task<unknown>, string>();
+
 /** The settled outcome kept for a `then()` chain that comes later. */
 const FULFILLED = 1;
 const REJECTED = 2;
@@ -567,7 +573,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     } else {
       this._addRecord(record);
       task._addWaitRecord(record);
-      if (this._loop._debugAwaits) task._lastAwait = this.toString();
+      if (this._loop._debugAwaits) _lastAwaits.set(task, this.toString());
       // A cancel that arrived while the task ran foreign code is delivered at this await (a
       // scope's cancel only at an await made under that scope).
       if (task._mustCancel) {

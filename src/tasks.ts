@@ -26,7 +26,7 @@ import { CancelledError, RuntimeError, _makeCancelledError, cancellationOf } fro
 import type { ReadyItem, TimerEntry } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
 import { type Frame, _getRunningLoop, frameStorage, getRunningLoop } from "./events/running.js";
-import { type AwaitRecord, Future, TaskFollowRecord, _wrapThenable, isFuture } from "./futures.js";
+import { type AwaitRecord, Future, TaskFollowRecord, _lastAwaits, _wrapThenable, isFuture } from "./futures.js";
 import type { CancelScope } from "./internal/scope.js";
 import { checkDelay, checkOptions, describe, isThenable } from "./internal/validate.js";
 
@@ -58,6 +58,9 @@ export interface TaskOptions {
 }
 
 let taskCounter = 0;
+
+/** Debug mode: the tasks whose stuck cancel was reported already (reported once each). */
+const stuckReported = new WeakSet<Task<unknown>>();
 
 /** This library's source folder: stack frames from it are not the user's call site. */
 const LIBRARY_DIR = new URL(".", import.meta.url).href;
@@ -116,10 +119,6 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   _pendingScopes = 0;
   /** @internal A `cancel()` from outside is in force (not withdrawn): the task's own signal aborts. */
   _cancelRequested = false;
-  /** @internal Debug mode: the future this task last awaited (its repr), for reports. */
-  _lastAwait: string | null = null;
-  /** @internal Debug mode: a stuck cancel was reported for this task already. */
-  _stuckReported = false;
   /** @internal The await this task is suspended at (usually the only one). */
   _waitRecord: AwaitRecord | null = null;
   /** @internal More awaits at once (`Promise.all`, concurrent branches), or `null`. */
@@ -287,14 +286,14 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     const loop = this._loop;
     const since = loop.time();
     loop.callLater(loop.slowCallbackDuration, () => {
-      if (this._state !== "pending" || this._stuckReported || !stillPending()) return;
-      this._stuckReported = true;
+      if (this._state !== "pending" || stuckReported.has(this) || !stillPending()) return;
+      stuckReported.add(this);
       const waited = (loop.time() - since).toFixed(3);
       loop.callExceptionHandler({
         message:
           `${this.toString()} was cancelled ${waited} seconds ago and has not reached a library ` +
           "await since: it is waiting on a promise the library did not make " +
-          `(its last library await was ${this._lastAwait ?? "none"}). Pass task.signal to that ` +
+          `(its last library await was ${_lastAwaits.get(this) ?? "none"}). Pass task.signal to that ` +
           "operation so it stops too, or await it through the library.",
         task: this as Task<unknown>,
       });

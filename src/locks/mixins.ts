@@ -21,7 +21,7 @@ import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
 import { Future, isFuture } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
-import { settledOutcome, settledValue, tagSettled } from "../internal/settled.js";
+import { settledValue, tagSettled } from "../internal/settled.js";
 import { checkFunction } from "../internal/validate.js";
 
 /**
@@ -91,12 +91,12 @@ export abstract class Acquirable {
    */
   hold(): Promise<Held> {
     const acquiring = this.acquire();
+    // Contended: the acquisition is a future, followed by an operation. Otherwise it already
+    // happened (a settled promise): the handle is ready too.
     if (isFuture(acquiring)) {
       return new HoldOperation(this, acquiring as Future<true>) as unknown as Promise<Held>;
     }
-    const settled = settledOutcome(acquiring);
-    if (settled !== null && settled.ok) return settledValue(new Held(this));
-    return Promise.resolve(acquiring).then(() => new Held(this));
+    return settledValue(new Held(this));
   }
 
   /**

@@ -25,18 +25,8 @@ import {
   waitFor,
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
+import { collected } from "../support/core.js";
 
-/** Runs the collector until `ref` is cleared, or gives up after a few rounds. */
-async function collected(ref: WeakRef<object>): Promise<boolean> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  assert.ok(gc, "tests run with --expose-gc");
-  for (let i = 0; i < 10 && ref.deref() !== undefined; i++) {
-    // A new macrotask first: a WeakRef keeps its target alive until the current job ends.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    gc();
-  }
-  return ref.deref() === undefined;
-}
 
 function assertNoCallbacks(fut: Future<unknown>): void {
   assert.deepEqual(fut._callbackNames(), [], `${fut.toString()} still holds callbacks`);

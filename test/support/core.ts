@@ -85,3 +85,13 @@ export function runScenario(scenario: string): ScenarioRun {
     stderr: child.stderr,
   };
 }
+
+/** Runs the collector until `ref` is cleared, or gives up after a few rounds. */
+export async function collected(ref: WeakRef<object>): Promise<boolean> {
+  for (let i = 0; i < 10 && ref.deref() !== undefined; i++) {
+    // A new macrotask first: a WeakRef keeps its target alive until the current job ends.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    gc();
+  }
+  return ref.deref() === undefined;
+}
