@@ -573,7 +573,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     } else {
       this._addRecord(record);
       task._addWaitRecord(record);
-      if (this._loop._debugAwaits) _lastAwaits.set(task, this.toString());
+      if (this._loop.getDebug()) _lastAwaits.set(task, this.toString());
       // A cancel that arrived while the task ran foreign code is delivered at this await (a
       // scope's cancel only at an await made under that scope).
       if (task._mustCancel) {

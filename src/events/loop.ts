@@ -138,8 +138,6 @@ export class EventLoop implements ClockHost {
   #slowStart = 0;
   #slowItem: ReadyItem | null = null;
 
-  /** @internal Debug mode, read on the await path: tasks remember what they last awaited. */
-  _debugAwaits = false;
   /** @internal Set by a ready item that resumed awaiting code: drain microtasks before the next. */
   _resumed = false;
   /**
@@ -188,7 +186,6 @@ export class EventLoop implements ClockHost {
   constructor(options: EventLoopOptions = {}) {
     this.#clock = options.clock ?? new RealClock();
     this.#debug = options.debug ?? false;
-    this._debugAwaits = this.#debug;
   }
 
   // ---------------------------------------------------------------- running and stopping
@@ -486,7 +483,6 @@ export class EventLoop implements ClockHost {
    */
   setDebug(enabled: boolean): void {
     this.#debug = Boolean(enabled);
-    this._debugAwaits = this.#debug;
   }
 
   /** Whether debug mode is on. */
