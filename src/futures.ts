@@ -581,11 +581,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
           task._mustCancel = false;
           task._cancelDelivered = true;
         }
-      } else if (task._pendingScopes > 0) {
+      } else if (record._scope !== null) {
         const scope = pendingScope(record._scope);
         if (scope !== null && record._isAwait() && this.cancel(scope._pendingMessage)) {
           scope._pending = false;
-          task._pendingScopes--;
           task._cancelDelivered = true;
         }
       }

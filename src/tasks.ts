@@ -115,8 +115,6 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
   /** @internal */ _cancelDelivered = false;
-  /** @internal How many open cancel scopes of this task hold a cancel not yet delivered. */
-  _pendingScopes = 0;
   /** @internal A `cancel()` from outside is in force (not withdrawn): the task's own signal aborts. */
   _cancelRequested = false;
   /** @internal The await this task is suspended at (usually the only one). */

@@ -72,7 +72,6 @@ export class CancelScope implements Frame {
     } else if (!this._pending) {
       this._pending = true;
       this._pendingMessage = msg;
-      task._pendingScopes++;
       if (task._loop.getDebug()) task._watchUndelivered(() => this._pending && this._open);
     }
     return true;
@@ -83,7 +82,6 @@ export class CancelScope implements Frame {
     this._open = false;
     if (!this._pending) return false;
     this._pending = false;
-    this._frameTask._pendingScopes--;
     return true;
   }
 
