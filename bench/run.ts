@@ -914,6 +914,16 @@ function cpuModel(): string {
   return cpus()[0]?.model ?? "unknown";
 }
 
+/** The `heading` section (up to the next `## `) of the file this run replaces, or null. */
+function keptSection(file: string | null, heading: string): string | null {
+  if (file === null || !existsSync(file)) return null;
+  const text = readFileSync(file, "utf8");
+  const start = text.indexOf(`\n${heading}\n`);
+  if (start < 0) return null;
+  const end = text.indexOf("\n## ", start + 1);
+  return text.slice(start + 1, end < 0 ? undefined : end).trim();
+}
+
 function renderReport(
   env: Environment,
   opts: Options,
@@ -966,6 +976,9 @@ function renderReport(
       out.push(`### ${table?.title ?? which}`, "", text, "");
     }
   }
+  // The soak test's figures are written by `npm run soak -- --record` (bench/soak.ts): kept.
+  const soak = keptSection(opts.out, "## Soak test");
+  if (soak !== null) out.push(soak, "");
   out.push("## Results", "");
   for (const table of TABLES) {
     if (opts.only !== null && !opts.only.has(table.id)) continue;

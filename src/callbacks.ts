@@ -17,7 +17,7 @@
  */
 import { RuntimeError } from "./errors.js";
 import { _getRunningLoop } from "./events/running.js";
-import { checkFunction, checkOptionKeys, checkOptions, describe } from "./internal/validate.js";
+import { checkFunction, checkOptions, describe } from "./internal/validate.js";
 import type { Task } from "./tasks.js";
 
 /** Options of {@link taskPerCall}. */
@@ -26,7 +26,7 @@ export interface TaskPerCallOptions {
   name?: string;
 }
 
-const KNOWN_OPTIONS: readonly string[] = ["name"];
+const TASK_PER_CALL_KEYS = ["name"] as const satisfies readonly (keyof TaskPerCallOptions)[];
 
 /**
  * Wraps `fn` so that each call runs as a task of its own: the returned function takes `fn`'s
@@ -82,8 +82,7 @@ export function taskPerCall<A extends unknown[], T>(
   options?: TaskPerCallOptions,
 ): (...args: A) => Task<T> {
   checkFunction("fn", fn);
-  checkOptions("options", options);
-  checkOptionKeys("taskPerCall()", options, KNOWN_OPTIONS);
+  checkOptions("taskPerCall()", options, TASK_PER_CALL_KEYS);
   const name = options?.name;
   if (name !== undefined && typeof name !== "string") {
     throw new TypeError(`\`name\` must be a string, got ${describe(name)}`);

@@ -12,7 +12,7 @@
 import { LookupError, RuntimeError } from "./errors.js";
 import { type Frame, frameStorage } from "./events/running.js";
 import { formatRepr, inspectCustom, reprValue } from "./internal/inspect.js";
-import { describe } from "./internal/validate.js";
+import { checkOptions, describe } from "./internal/validate.js";
 
 const MISSING: unique symbol = Symbol("MISSING");
 
@@ -180,6 +180,8 @@ export interface ContextVarOptions<T> {
   default?: T;
 }
 
+const CONTEXT_VAR_KEYS = ["default"] as const satisfies readonly (keyof ContextVarOptions<unknown>)[];
+
 /**
  * A variable whose value depends on the context: each task sees its own.
  *
@@ -199,9 +201,10 @@ export class ContextVar<T> {
     if (typeof name !== "string") {
       throw new TypeError(`\`name\` must be a string, got ${describe(name)}`);
     }
+    checkOptions("new ContextVar()", options, CONTEXT_VAR_KEYS);
     this.name = name;
     this.#default =
-      options !== undefined && options !== null && "default" in options
+      options !== undefined && "default" in options
         ? (options.default as T)
         : MISSING;
   }

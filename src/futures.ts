@@ -198,6 +198,12 @@ export class AwaitRecord implements ReadyItem, Chained<unknown> {
     if (chain !== null) {
       if (outcomeOk) chain.resolve(outcome);
       else chain.reject(outcome);
+    } else if (!outcomeOk) {
+      // Nobody chained on `fut.then(cb)` yet: give the failure a real promise now, so that an
+      // error thrown by `cb` (or passed through it) reaches Node's unhandled-rejection
+      // tracking exactly as a native promise's would, instead of vanishing with this record.
+      // A `.then()`/`await` attached later marks it handled, as for a native promise.
+      this.#promise();
     }
   }
 
@@ -298,6 +304,11 @@ export interface FutureOptions {
   loop?: EventLoop;
 }
 
+/** The keys of {@link FutureOptions}. */
+const FUTURE_KEYS = ["loop"] as const satisfies readonly (keyof FutureOptions)[];
+/** The keys of `addDoneCallback`'s options. */
+const DONE_CALLBACK_KEYS = ["context"] as const;
+
 function isLoop(value: unknown): value is EventLoop {
   return typeof (value as { _enqueue?: unknown })._enqueue === "function";
 }
@@ -339,7 +350,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
     else if (isLoop(options)) this._loop = options;
     else {
-      checkOptions("options", options);
+      checkOptions("new Future()", options, FUTURE_KEYS);
       this._loop = options.loop ?? getRunningLoop();
     }
   }
@@ -454,6 +465,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   addDoneCallback(fn: (future: this) => unknown, options?: { context?: Context }): void {
     checkFunction("fn", fn);
+    if (options !== undefined) checkOptions("addDoneCallback()", options, DONE_CALLBACK_KEYS);
     const record = new DoneCallback(
       this as Future<unknown>,
       fn as (future: never) => unknown,

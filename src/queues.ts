@@ -756,6 +756,8 @@ export interface PriorityQueueOptions<T> {
   compare?: (a: T, b: T) => number;
 }
 
+const PRIORITY_QUEUE_KEYS = ["compare"] as const satisfies readonly (keyof PriorityQueueOptions<unknown>)[];
+
 /**
  * A queue that gives back the lowest item first, ordered as Python orders them: numbers and
  * strings by value, arrays element by element, so `[priority, data]` pairs work as in asyncio
@@ -780,7 +782,7 @@ export class PriorityQueue<T = unknown> extends Queue<T> {
   /** A priority queue of at most `maxsize` items (`<= 0`: no limit), ordered by `options.compare`. */
   constructor(maxsize = 0, options: PriorityQueueOptions<T> = {}) {
     super(maxsize);
-    checkOptions("options", options);
+    checkOptions("new PriorityQueue()", options, PRIORITY_QUEUE_KEYS);
     const compare = options.compare;
     if (compare !== undefined) {
       if (typeof compare !== "function") {

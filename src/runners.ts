@@ -49,7 +49,7 @@ export class Runner {
   #interruptCount = 0;
 
   constructor(options: RunOptions = {}) {
-    checkOptions("options", options);
+    checkOptions("new Runner()", options, ["debug", "loopFactory"]);
     if (options.loopFactory !== undefined && typeof options.loopFactory !== "function") {
       throw new TypeError(`\`loopFactory\` must be a function, got ${describe(options.loopFactory)}`);
     }
@@ -79,7 +79,7 @@ export class Runner {
    */
   run<T>(coro: Awaitable<T>, options: { context?: Context } = {}): Promise<T> {
     checkAwaitable("`coro`", coro);
-    checkOptions("options", options);
+    checkOptions("Runner.run()", options, ["context"]);
     return this.#run(coro, options);
   }
 
@@ -212,7 +212,7 @@ async function cancelAllTasks(loop: EventLoop): Promise<void> {
  */
 export function run<T>(main: Awaitable<T>, options: RunOptions = {}): Promise<T> {
   checkAwaitable("`main`", main);
-  checkOptions("options", options);
+  checkOptions("run()", options, ["debug", "loopFactory"]);
   if (_getRunningLoop() !== null) {
     return Promise.reject(
       new RuntimeError("asyncio.run() cannot be called from a running event loop"),

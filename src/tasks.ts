@@ -57,6 +57,10 @@ export interface TaskOptions {
   eagerStart?: boolean;
 }
 
+const TASK_KEYS = ["name", "context", "eagerStart"] as const satisfies readonly (keyof TaskOptions)[];
+/** The `Task` constructor also takes `loop` (for task factories); `createTask` does not. */
+const TASK_CONSTRUCTOR_KEYS = [...TASK_KEYS, "loop"] as const;
+
 let taskCounter = 0;
 
 /** Debug mode: the tasks whose stuck cancel was reported already (reported once each). */
@@ -131,7 +135,11 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
    * factories; the third argument is the fast path.)
    */
   constructor(coro: Awaitable<T>, options?: TaskOptions & { loop?: EventLoop }, eventLoop?: EventLoop) {
-    if (options !== undefined) checkOptions("options", options);
+    if (options !== undefined) {
+      // `loop.createTask` passes its loop as `eventLoop`: its options are createTask's, no `loop`.
+      if (eventLoop === undefined) checkOptions("new Task()", options, TASK_CONSTRUCTOR_KEYS);
+      else checkOptions("createTask()", options as TaskOptions, TASK_KEYS);
+    }
     const loop = eventLoop ?? options?.loop ?? getRunningLoop();
     super(loop);
     this._coro = coro;
@@ -635,6 +643,8 @@ export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
   return new Set((loop ?? getRunningLoop())._liveTasks());
 }
 
+const ENSURE_FUTURE_KEYS = ["loop"] as const;
+
 /**
  * Returns a {@link Future} for `aw`: a future or task as it is; a thunk or coroutine scheduled
  * as a new task; a promise wrapped in a future that follows it (cancelling that future stops
@@ -648,6 +658,7 @@ export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
  * asyncio: `asyncio.ensure_future(obj)`.
  */
 export function ensureFuture<T>(aw: Awaitable<T>, options?: { loop?: EventLoop }): Future<T> {
+  if (options !== undefined) checkOptions("ensureFuture()", options, ENSURE_FUTURE_KEYS);
   if (isFuture(aw)) {
     const loop = options?.loop;
     if (loop !== undefined && aw._loop !== loop) {

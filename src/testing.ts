@@ -35,6 +35,8 @@ export interface VirtualClockOptions {
   autojump?: boolean;
 }
 
+const VIRTUAL_CLOCK_KEYS = ["start", "autojump"] as const satisfies readonly (keyof VirtualClockOptions)[];
+
 /**
  * A clock that moves only when told to: `advance(seconds)`, or by itself to the next timer
  * when `autojump` is on and the loop is idle.
@@ -50,7 +52,7 @@ export class VirtualClock implements Clock {
   #wakePending = false;
 
   constructor(options: VirtualClockOptions = {}) {
-    checkOptions("options", options);
+    checkOptions("new VirtualClock()", options, VIRTUAL_CLOCK_KEYS);
     this.#now = options.start === undefined ? 0 : checkDelay("start", options.start);
     this.autojump = options.autojump ?? false;
   }
@@ -107,13 +109,16 @@ export interface TestLoopOptions extends VirtualClockOptions {
   debug?: boolean;
 }
 
+const TEST_LOOP_KEYS = [...VIRTUAL_CLOCK_KEYS, "debug"] as const satisfies readonly (keyof TestLoopOptions)[];
+
 /** An event loop on a {@link VirtualClock}. */
 export class TestLoop extends EventLoop {
   /** The loop's clock. */
   readonly clock: VirtualClock;
 
   constructor(options: TestLoopOptions = {}) {
-    const clock = new VirtualClock(options);
+    checkOptions("new TestLoop()", options, TEST_LOOP_KEYS);
+    const clock = new VirtualClock({ start: options.start, autojump: options.autojump });
     super({ clock, debug: options.debug ?? false });
     this.clock = clock;
   }
@@ -166,6 +171,8 @@ export interface RunTestOptions extends Omit<RunOptions, "loopFactory"> {
   start?: number;
 }
 
+const RUN_TEST_KEYS = ["debug", "autojump", "start"] as const satisfies readonly (keyof RunTestOptions)[];
+
 /**
  * `run(main)` on a {@link TestLoop}: with `autojump` (the default), sleeps and timeouts take no
  * real time, and `loop.time()` still reads exactly as if they had.
@@ -173,7 +180,7 @@ export interface RunTestOptions extends Omit<RunOptions, "loopFactory"> {
  * **Cancellation**: as {@link run}: Ctrl-C cancels `main`.
  */
 export function runTest<T>(main: Awaitable<T>, options: RunTestOptions = {}): Promise<T> {
-  checkOptions("options", options);
+  checkOptions("runTest()", options, RUN_TEST_KEYS);
   const { autojump = true, start = 0, debug = false } = options;
   return run(main, { debug, loopFactory: () => new TestLoop({ autojump, start, debug }) });
 }

@@ -4,7 +4,7 @@
 import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
 import { Future, isFuture } from "../futures.js";
-import { checkAwaitable, describe, isThenable } from "../internal/validate.js";
+import { checkAwaitable, checkOptions, describe, isThenable } from "../internal/validate.js";
 import { type Awaitable, type AwaitableResult, ensureFuture } from "../tasks.js";
 
 /** Options of {@link gather}. */
@@ -12,6 +12,8 @@ export interface GatherOptions {
   /** Put errors (and `CancelledError`s) in the result list instead of failing; default false. */
   returnExceptions?: boolean;
 }
+
+const GATHER_KEYS = ["returnExceptions"] as const satisfies readonly (keyof GatherOptions)[];
 
 /** The result tuple of `gather(...aws)`. */
 export type GatherResults<A extends readonly unknown[]> = {
@@ -53,12 +55,22 @@ export class GatheringFuture<T> extends Future<T> {
   }
 }
 
-function isOptions(value: unknown): value is GatherOptions {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    !isFuture(value) &&
-    !isThenable(value)
+/**
+ * An object literal (its prototype `Object.prototype` or `null`) that is not a thenable: what
+ * options look like. Futures, tasks, promises and coroutines are never plain.
+ */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && !isThenable(value);
+}
+
+/** A plain object that is not gather's options (not last, or with a key gather does not know). */
+function misplacedObject(value: Record<string, unknown>, index: number): TypeError {
+  const keys = Object.keys(value).map((key) => `\`${key}\``);
+  return new TypeError(
+    `gather(): argument ${index} is a plain object (${keys.length === 0 ? "no keys" : `keys ${keys.join(", ")}`}), ` +
+      "not an awaitable or a thunk; gather's options ({ returnExceptions }) go last",
   );
 }
 
@@ -71,10 +83,15 @@ function isOptions(value: unknown): value is GatherOptions {
  * A child that is cancelled counts as failing with `CancelledError` (the gather itself is not
  * cancelled).
  *
+ * The last argument is the options when it is a plain object (an object literal, not a
+ * thenable) whose keys are all gather's (`{}` too); a plain object anywhere else, or a last one
+ * with another key (`{ returnException: true }`), is a `TypeError`, never silently ignored.
+ *
  * **Cancellation**: cancelling the returned future (or the task awaiting it) cancels every
  * child not yet done; the gather then rejects with `CancelledError`.
  *
- * @throws {TypeError} synchronously when an argument is not an awaitable or a thunk.
+ * @throws {TypeError} synchronously when an argument is not an awaitable or a thunk, or is a
+ * plain object that is not gather's options (the message names its keys and position).
  *
  * @example
  * const [user, posts] = await gather(() => getUser(id), () => getPosts(id));
@@ -95,10 +112,19 @@ export function gather<const A extends readonly Awaitable<unknown>[]>(
 ): GatheringFuture<GatherResults<A> | GatherSettled<A>>;
 export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
   let returnExceptions = false;
-  if (args.length > 0 && isOptions(args[args.length - 1])) {
-    returnExceptions = Boolean((args.pop() as GatherOptions).returnExceptions);
+  const last = args.length - 1;
+  if (last >= 0 && isPlainObject(args[last])) {
+    const options: GatherOptions = args[last];
+    checkOptions(`gather(): argument ${last} (the options)`, options, GATHER_KEYS);
+    returnExceptions = Boolean(options.returnExceptions);
+    args.pop();
   }
-  args.forEach((aw, i) => checkAwaitable(`gather(): argument ${i}`, aw));
+  for (let i = 0; i < args.length; i++) {
+    const aw = args[i];
+    if (typeof aw === "function" || isThenable(aw)) continue;
+    if (isPlainObject(aw)) throw misplacedObject(aw, i);
+    checkAwaitable(`gather(): argument ${i}`, aw);
+  }
   if (args.length === 0) {
     const outer = new GatheringFuture<unknown[]>([], getRunningLoop());
     outer.setResult([]);

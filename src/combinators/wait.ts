@@ -26,6 +26,8 @@ export interface WaitOptions {
   returnWhen?: ReturnWhen;
 }
 
+const WAIT_KEYS = ["timeout", "returnWhen"] as const satisfies readonly (keyof WaitOptions)[];
+
 /** What `wait` puts in its sets for an input: the task made for a thunk or coroutine, else the input itself. */
 export type WaitItem<A> = A extends Thunk<infer T>
   ? Task<T>
@@ -65,7 +67,7 @@ export function wait<A extends Awaitable<unknown>>(
     throw new TypeError(`\`aws\` must be an iterable of awaitables, got ${describe(aws)}`);
   }
   if (isFuture(aws)) throw new TypeError("expect an iterable of futures, not a Future");
-  checkOptions("options", options);
+  checkOptions("wait()", options, WAIT_KEYS);
   const timeout = checkOptionalDelay("timeout", options.timeout);
   const returnWhen = options.returnWhen ?? ALL_COMPLETED;
   if (!RETURN_WHEN.includes(returnWhen)) {

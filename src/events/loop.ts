@@ -38,7 +38,7 @@ import { Future } from "../futures.js";
 import { Deque } from "../internal/deque.js";
 import { Heap } from "../internal/heap.js";
 import { formatRepr, inspectCustom, reprValue } from "../internal/inspect.js";
-import { checkDelay, checkFunction, describe } from "../internal/validate.js";
+import { checkDelay, checkFunction, checkOptions, describe } from "../internal/validate.js";
 import { type Awaitable, type TaskOptions, Task, ensureFuture } from "../tasks.js";
 import { type Clock, type ClockHost, RealClock } from "./clock.js";
 import { type ReadyItem, type TimerEntry, Handle, TimerHandle } from "./handles.js";
@@ -89,7 +89,26 @@ export interface EventLoopOptions {
   debug?: boolean;
 }
 
+/** The keys of {@link EventLoopOptions}. */
+const EVENT_LOOP_KEYS = ["clock", "debug"] as const satisfies readonly (keyof EventLoopOptions)[];
+
 type LoopState = "idle" | "running" | "closed";
+
+/**
+ * @internal Something made through a loop's own API that holds an OS handle (a socket, a
+ * listening server, a datagram endpoint, a child process). It is tracked from creation until
+ * it is fully closed, so that `loop.close()` can close what the user left open: Node would
+ * otherwise keep the process alive for it, and its events would call into a closed loop.
+ */
+export interface LoopResource {
+  /**
+   * Closes it at once, without calling back into the loop (no protocol callback runs: the loop
+   * is closed). Returns whether the user had left it open (neither closed nor closing), which
+   * debug mode reports as asyncio's `ResourceWarning` does.
+   */
+  _closeForLoop(): boolean;
+  toString(): string;
+}
 
 let defaultExecutorFactory: (() => Executor) | null = null;
 
@@ -137,6 +156,8 @@ export class EventLoop implements ClockHost {
   #idleCheckScheduled = false;
   #slowStart = 0;
   #slowItem: ReadyItem | null = null;
+  /** What this loop's networking and subprocess API made and is not closed yet. */
+  #resources = new Set<LoopResource>();
 
   /** @internal Set by a ready item that resumed awaiting code: drain microtasks before the next. */
   _resumed = false;
@@ -184,6 +205,7 @@ export class EventLoop implements ClockHost {
   slowCallbackDuration = 0.1;
 
   constructor(options: EventLoopOptions = {}) {
+    checkOptions("new EventLoop()", options, EVENT_LOOP_KEYS);
     this.#clock = options.clock ?? new RealClock();
     this.#debug = options.debug ?? false;
   }
@@ -263,8 +285,14 @@ export class EventLoop implements ClockHost {
   }
 
   /**
-   * Closes the loop: drops pending callbacks and timers and shuts the default executor down
-   * without waiting. Closing twice does nothing.
+   * Closes the loop: drops pending callbacks and timers, shuts the default executor down
+   * without waiting, and closes what the loop's own API made and the user left open —
+   * servers stop listening, connections and datagram endpoints are aborted, child processes
+   * still running are killed (as a subprocess transport's `close()` does) — so nothing keeps
+   * the process alive or calls into the closed loop. Their protocols hear nothing more. In
+   * debug mode each of them is reported with a `ResourceWarning` (asyncio warns about unclosed
+   * transports when they are collected; its closed selector stops them). Executors the user
+   * made stay open. Closing twice does nothing.
    *
    * @throws {RuntimeError} when the loop is running.
    */
@@ -278,6 +306,37 @@ export class EventLoop implements ClockHost {
     const executor = this.#defaultExecutor;
     this.#defaultExecutor = null;
     if (executor !== null) void executor.shutdown(false);
+    const resources = this.#resources;
+    this.#resources = new Set();
+    for (const resource of resources) this.#closeLeftover(resource);
+  }
+
+  #closeLeftover(resource: LoopResource): void {
+    const repr = this.#debug ? resource.toString() : "";
+    let leftOpen: boolean;
+    try {
+      leftOpen = resource._closeForLoop();
+    } catch (exception) {
+      this.callExceptionHandler({ message: `Error closing ${resource.toString()} when the event loop closed`, exception });
+      return;
+    }
+    if (leftOpen && this.#debug) {
+      process.emitWarning(`unclosed ${repr}: closed by the event loop's close()`, { type: "ResourceWarning" });
+    }
+  }
+
+  /**
+   * @internal Tracks a resource made through this loop's API until it is fully closed (see
+   * {@link LoopResource}). On a closed loop it is closed at once.
+   */
+  _track(resource: LoopResource): void {
+    if (this.#state === "closed") this.#closeLeftover(resource);
+    else this.#resources.add(resource);
+  }
+
+  /** @internal The resource is fully closed. */
+  _untrack(resource: LoopResource): void {
+    this.#resources.delete(resource);
   }
 
   // ---------------------------------------------------------------- scheduling callbacks

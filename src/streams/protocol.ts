@@ -101,6 +101,8 @@ export class StreamReaderProtocol extends Protocol {
   #overTls = false;
   #closed: Future<void> | null = null;
   /** @internal */ readonly _flow: FlowControl;
+  /** @internal The task running the client-connected callback (server side), for the server's shutdown. */
+  _handler: Future<unknown> | null = null;
 
   /**
    * `clientConnected`, when given, is called with `(reader, writer)` once the connection is
@@ -152,6 +154,7 @@ export class StreamReaderProtocol extends Protocol {
     const task = loop.createTask(async () => {
       await callback(reader as StreamReader, writer);
     }, { eagerStart: true });
+    this._handler = task;
     task.addDoneCallback((t) => {
       if (t.cancelled()) {
         transport.close();

@@ -4,10 +4,19 @@
  *
  * HOW the buffer works (asyncio keeps a `bytearray`): the bytes live in one Node `Buffer`,
  * `#buf[#start..#end)`. A chunk fed into an empty reader is kept as it is (no copy); a chunk fed
- * behind unread bytes is appended into spare room, or into a new buffer twice the size. Reads
- * hand out views of `#buf` (no copy) and move `#start`; the bytes beyond `#end` are written only
- * by later appends, never the bytes already handed out, so a returned `Buffer` never changes
- * under its owner. When everything is read, the reader lets go of the buffer.
+ * behind unread bytes is appended into spare room, or into a new buffer twice the size. A read
+ * moves `#start`; when everything is read, the reader lets go of the buffer.
+ *
+ * WHAT a read returns is the caller's own (asyncio returns new `bytes`): a view would keep the
+ * whole chunk behind it alive (a socket chunk is up to 64 KiB, a grown buffer twice the data),
+ * so 1,000 kept 8-byte lines could hold 1,000 chunks (62.5 MiB). So a read copies its bytes out
+ * (a small copy comes from Node's 8 KiB pool, as `Buffer.from` does), except when they are the
+ * whole buffer the reader holds — the chunk exactly as it was fed (the echo loop's
+ * `read(65536)` of a socket chunk) or a grown buffer filled to the last byte: that one is handed
+ * over as it is, since the reader lets go of it. Either way no two reads share bytes, and the
+ * reader never writes bytes it has handed out, so a returned `Buffer` never changes under its
+ * owner and changing it changes no later read. The searches of `readuntil` look at views and
+ * copy nothing.
  *
  * HOW a read waits: each read is an "attempt" (a function that returns the result when the
  * buffer can satisfy it, throws, or says "not yet"). A read first tries at once: data already
@@ -108,8 +117,10 @@ function toSeparators(separator: unknown): Buffer[] {
  * The reading end of a stream. `openConnection` and `startServer` make one per connection;
  * make one yourself to feed it by hand (`feedData`, `feedEof`), as tests and protocols do.
  *
- * Every read resolves a `Buffer`: empty at EOF (never `null`). A reader is an async iterable of
- * lines: `for await (const line of reader)` reads until EOF.
+ * Every read resolves a `Buffer` of the caller's own, as asyncio's are new `bytes`: no view into
+ * a larger chunk (a kept short line holds no 64 KiB socket chunk), and changing it changes
+ * nothing the reader returns later. Empty at EOF (never `null`). A reader is an async iterable
+ * of lines: `for await (const line of reader)` reads until EOF.
  *
  * **Cancellation** (every `read*`): cancelling the awaiting task ends the wait with
  * `CancelledError`; the bytes that arrived stay in the buffer for the next read.
@@ -138,7 +149,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
   #paused = false;
 
   constructor(options: StreamReaderOptions = {}) {
-    checkOptions("options", options);
+    checkOptions("new StreamReader()", options, ["limit", "loop"]);
     const limit = options.limit ?? DEFAULT_LIMIT;
     if (typeof limit !== "number" || Number.isNaN(limit)) {
       throw new TypeError(`\`limit\` must be a number of bytes, got ${describe(limit)}`);
@@ -250,20 +261,34 @@ export class StreamReader implements AsyncIterable<Buffer> {
     }
   }
 
-  /** Removes and returns the first `n` bytes (a view, see the module comment). */
+  /**
+   * Removes and returns the first `n` bytes (`0 < n <= bufferedSize`) as bytes the caller owns:
+   * the buffer itself when they are all of it, else a copy (see the module comment).
+   */
   #take(n: number): Buffer {
     const buf = this.#buf as Buffer;
     const start = this.#start;
-    if (n === this.#end - start) {
-      const all = start === 0 && n === buf.length ? buf : buf.subarray(start, start + n);
+    let data: Buffer;
+    if (start === 0 && n === buf.length) {
+      data = buf;
+    } else {
+      data = Buffer.allocUnsafe(n);
+      buf.copy(data, 0, start, start + n);
+    }
+    this.#skip(n);
+    return data;
+  }
+
+  /** Drops the first `n` bytes (`n <= bufferedSize`); lets go of the buffer when it is empty. */
+  #skip(n: number): void {
+    if (n === this.#end - this.#start) {
       this.#buf = null;
       this.#start = 0;
       this.#end = 0;
       this.#owned = false;
-      return all;
+    } else {
+      this.#start += n;
     }
-    this.#start = start + n;
-    return buf.subarray(start, start + n);
   }
 
   #takeAll(): Buffer {
@@ -456,8 +481,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
         if (error instanceof IncompleteReadError) return error.partial;
         if (error instanceof LimitOverrunError) {
           const view = this.#view();
-          if (view.length > error.consumed && view[error.consumed] === 10) this.#take(error.consumed + 1);
-          else this.#takeAll();
+          this.#skip(view.length > error.consumed && view[error.consumed] === 10 ? error.consumed + 1 : view.length);
           this.#maybeResumeTransport();
           throw new RangeError(error.message, { cause: error });
         }

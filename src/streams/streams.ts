@@ -8,8 +8,18 @@
 import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
 import { checkFunction, checkOptions } from "../internal/validate.js";
-import type { CreateConnectionOptions, CreateUnixConnectionOptions } from "../transports/connections.js";
-import type { CreateServerOptions, CreateUnixServerOptions } from "../transports/listen.js";
+import {
+  CREATE_CONNECTION_KEYS,
+  CREATE_UNIX_CONNECTION_KEYS,
+  type CreateConnectionOptions,
+  type CreateUnixConnectionOptions,
+} from "../transports/connections.js";
+import {
+  CREATE_SERVER_KEYS,
+  CREATE_UNIX_SERVER_KEYS,
+  type CreateServerOptions,
+  type CreateUnixServerOptions,
+} from "../transports/listen.js";
 import "../transports/loop-methods.js";
 import type { Server } from "../transports/server.js";
 import { type ClientConnectedCallback, StreamReaderProtocol } from "./protocol.js";
@@ -31,8 +41,14 @@ export type StartServerOptions = StreamLimitOption & CreateServerOptions;
 /** Options of {@link startUnixServer}. */
 export type StartUnixServerOptions = StreamLimitOption & CreateUnixServerOptions;
 
+const LIMIT_KEYS = ["limit"] as const satisfies readonly (keyof StreamLimitOption)[];
+const OPEN_CONNECTION_KEYS = [...LIMIT_KEYS, ...CREATE_CONNECTION_KEYS] as const;
+const OPEN_UNIX_CONNECTION_KEYS = [...LIMIT_KEYS, ...CREATE_UNIX_CONNECTION_KEYS] as const;
+const START_SERVER_KEYS = [...LIMIT_KEYS, ...CREATE_SERVER_KEYS] as const;
+const START_UNIX_SERVER_KEYS = [...LIMIT_KEYS, ...CREATE_UNIX_SERVER_KEYS] as const;
+
+/** `limit`, and the options for the loop's method (checked already). */
 function splitLimit<T extends StreamLimitOption>(options: T | undefined): [number, Omit<T, "limit">] {
-  checkOptions("options", options);
   const { limit = DEFAULT_LIMIT, ...rest } = options ?? ({} as T);
   return [limit, rest];
 }
@@ -45,6 +61,8 @@ function splitLimit<T extends StreamLimitOption>(options: T | undefined): [numbe
  *
  * @throws Node's connection errors with their `code` (`ECONNREFUSED`, `ENOTFOUND`…), TLS
  * errors, `TimeoutError` after `sslHandshakeTimeout` (see `loop.createConnection`).
+ * @throws {TypeError} before connecting, for an option this function does not take:
+ * `{ tls: true }` is refused ("did you mean `ssl`?"), never a plaintext connection.
  *
  * @example
  * const [reader, writer] = await openConnection("127.0.0.1", 8888);
@@ -60,6 +78,7 @@ export async function openConnection(
   options?: OpenConnectionOptions,
 ): Promise<[StreamReader, StreamWriter]> {
   const loop = getRunningLoop();
+  checkOptions("openConnection()", options, OPEN_CONNECTION_KEYS);
   const [limit, rest] = splitLimit(options);
   const reader = new StreamReader({ limit, loop });
   const protocol = new StreamReaderProtocol(reader, null, loop);
@@ -84,6 +103,9 @@ function clientProtocolFactory(
  *
  * **Cancellation**: cancelling while binding closes the sockets.
  *
+ * @throws {TypeError} before listening, for an option this function does not take
+ * (`{ tls: … }`: "did you mean `ssl`?").
+ *
  * @example
  * const server = await startServer(async (reader, writer) => {
  *   writer.write(await reader.read(100));
@@ -100,6 +122,7 @@ export async function startServer(
 ): Promise<Server> {
   checkFunction("clientConnected", clientConnected);
   const loop = getRunningLoop();
+  checkOptions("startServer()", options, START_SERVER_KEYS);
   const [limit, rest] = splitLimit(options);
   return loop.createServer(clientProtocolFactory(clientConnected, limit, loop), host, port, rest);
 }
@@ -109,6 +132,9 @@ export async function startServer(
  *
  * **Cancellation**: as {@link openConnection}.
  *
+ * @throws as `loop.createUnixConnection`: `code: "ENAMETOOLONG"` for a path too long for the
+ * platform, Node's `ENOENT` or `ECONNREFUSED`.
+ *
  * asyncio: `asyncio.open_unix_connection(path, *, limit, **kwds)`.
  */
 export async function openUnixConnection(
@@ -116,6 +142,7 @@ export async function openUnixConnection(
   options?: OpenUnixConnectionOptions,
 ): Promise<[StreamReader, StreamWriter]> {
   const loop = getRunningLoop();
+  checkOptions("openUnixConnection()", options, OPEN_UNIX_CONNECTION_KEYS);
   const [limit, rest] = splitLimit(options);
   const reader = new StreamReader({ limit, loop });
   const protocol = new StreamReaderProtocol(reader, null, loop);
@@ -129,6 +156,9 @@ export async function openUnixConnection(
  *
  * **Cancellation**: cancelling while binding closes the socket.
  *
+ * @throws as `loop.createUnixServer`: `code: "ENAMETOOLONG"` for a path too long for the
+ * platform.
+ *
  * asyncio: `asyncio.start_unix_server(client_connected_cb, path, *, limit, **kwds)`.
  */
 export async function startUnixServer(
@@ -138,6 +168,7 @@ export async function startUnixServer(
 ): Promise<Server> {
   checkFunction("clientConnected", clientConnected);
   const loop = getRunningLoop();
+  checkOptions("startUnixServer()", options, START_UNIX_SERVER_KEYS);
   const [limit, rest] = splitLimit(options);
   return loop.createUnixServer(clientProtocolFactory(clientConnected, limit, loop), path, rest);
 }

@@ -33,9 +33,19 @@ export interface StreamStartTlsOptions {
   serverHostname?: string | null;
   /** Seconds to wait for the handshake; default 60. */
   sslHandshakeTimeout?: number | null;
-  /** Accepted for asyncio's sake. */
+  /**
+   * Seconds `close()` may then take (send what is buffered and close_notify, get the peer's
+   * close_notify) before the connection is aborted and `waitClosed()` raises `TimeoutError`;
+   * default 30.
+   */
   sslShutdownTimeout?: number | null;
 }
+
+const STREAM_START_TLS_KEYS = [
+  "serverHostname",
+  "sslHandshakeTimeout",
+  "sslShutdownTimeout",
+] as const satisfies readonly (keyof StreamStartTlsOptions)[];
 
 /**
  * The writing end of a stream: wraps a {@link Transport}. `write()` never blocks; `await
@@ -179,7 +189,7 @@ export class StreamWriter<T extends WriteTransport = Transport> {
    * asyncio: `StreamWriter.start_tls(sslcontext, *, server_hostname, ssl_handshake_timeout)`.
    */
   async startTls(sslcontext: SslOption, options: StreamStartTlsOptions = {}): Promise<void> {
-    checkOptions("options", options);
+    checkOptions("StreamWriter.startTls()", options, STREAM_START_TLS_KEYS);
     const protocol = this.#protocol;
     const transport = this.#transport;
     if (!(transport instanceof Transport)) {

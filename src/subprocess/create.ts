@@ -10,6 +10,7 @@ import { _spawnSubprocess } from "./loop-methods.js";
 import {
   type CreateSubprocessExecOptions,
   type CreateSubprocessShellOptions,
+  SUBPROCESS_KEYS,
   type SpawnPlan,
   checkCommand,
   checkProgram,
@@ -56,7 +57,7 @@ export async function createSubprocessExec(
   options?: CreateSubprocessExecOptions,
 ): Promise<Process> {
   const [file, list] = checkProgram(program, args);
-  const plan = makePlan("createSubprocessExec()", file, list, false, options, "inherit", true);
+  const plan = makePlan("createSubprocessExec()", file, list, false, options, SUBPROCESS_KEYS.createExec, "inherit");
   return createProcess(plan, options);
 }
 
@@ -79,6 +80,6 @@ export async function createSubprocessExec(
  */
 export async function createSubprocessShell(cmd: string, options?: CreateSubprocessShellOptions): Promise<Process> {
   const command = checkCommand(cmd);
-  const plan = makePlan("createSubprocessShell()", command, [], true, options, "inherit", true);
+  const plan = makePlan("createSubprocessShell()", command, [], true, options, SUBPROCESS_KEYS.createShell, "inherit");
   return createProcess(plan, options);
 }

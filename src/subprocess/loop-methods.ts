@@ -14,6 +14,7 @@ import type { SubprocessProtocol } from "../transports/protocols.js";
 import type { SubprocessTransport } from "../transports/transports.js";
 import { type SharedChannel, makeSharedChannel } from "./merge.js";
 import {
+  SUBPROCESS_KEYS,
   type SpawnPlan,
   type SubprocessOptions,
   type SubprocessShellOptions,
@@ -129,7 +130,7 @@ proto.subprocessExec = async function <P extends SubprocessProtocol>(
   options?: SubprocessOptions,
 ): Promise<[SubprocessTransport, P]> {
   const [file, list] = checkProgram(program, args);
-  const plan = makePlan("loop.subprocessExec()", file, list, false, options, "pipe", false);
+  const plan = makePlan("loop.subprocessExec()", file, list, false, options, SUBPROCESS_KEYS.exec, "pipe");
   return _spawnSubprocess(this, protocolFactory, plan);
 };
 
@@ -140,6 +141,6 @@ proto.subprocessShell = async function <P extends SubprocessProtocol>(
   options?: SubprocessShellOptions,
 ): Promise<[SubprocessTransport, P]> {
   const command = checkCommand(cmd);
-  const plan = makePlan("loop.subprocessShell()", command, [], true, options, "pipe", false);
+  const plan = makePlan("loop.subprocessShell()", command, [], true, options, SUBPROCESS_KEYS.shell, "pipe");
   return _spawnSubprocess(this, protocolFactory, plan);
 };

@@ -7,7 +7,7 @@
  * refused the same way: the streams carry bytes).
  */
 import { Stream } from "node:stream";
-import { checkOptionKeys, describe } from "../internal/validate.js";
+import { type CoversOptionKeys, checkOptions, describe } from "../internal/validate.js";
 import { DEVNULL, PIPE, STDOUT, type StderrOption, type StdioOption } from "./constants.js";
 
 /**
@@ -104,23 +104,47 @@ export interface SpawnPlan {
 /** The default grace period of `killOnCancel: true`, in seconds. */
 export const DEFAULT_KILL_GRACE = 5;
 
-const COMMON_KEYS = ["stdin", "stdout", "stderr", "env", "cwd", "startNewSession", "uid", "gid", "windowsHide"];
-const EXEC_KEYS = [...COMMON_KEYS, "argv0"];
-const SHELL_KEYS = [...COMMON_KEYS, "shell"];
-const PROCESS_KEYS = ["limit", "killOnCancel"];
+const EXEC_KEYS = [
+  "stdin",
+  "stdout",
+  "stderr",
+  "env",
+  "cwd",
+  "startNewSession",
+  "uid",
+  "gid",
+  "windowsHide",
+  "argv0",
+] as const satisfies readonly (keyof SubprocessOptions)[];
+const SHELL_KEYS = [
+  "stdin",
+  "stdout",
+  "stderr",
+  "env",
+  "cwd",
+  "startNewSession",
+  "uid",
+  "gid",
+  "windowsHide",
+  "shell",
+] as const satisfies readonly (keyof SubprocessShellOptions)[];
+const PROCESS_KEYS = ["limit", "killOnCancel"] as const satisfies readonly (keyof ProcessOptions)[];
+const CREATE_EXEC_KEYS = [...EXEC_KEYS, ...PROCESS_KEYS] as const satisfies readonly (keyof CreateSubprocessExecOptions)[];
+const CREATE_SHELL_KEYS = [...SHELL_KEYS, ...PROCESS_KEYS] as const satisfies readonly (keyof CreateSubprocessShellOptions)[];
 
-/** Refuses what is not a plain options object, and any key not in `known`. */
-function checkKeys(fn: string, options: unknown, known: readonly string[]): Record<string, unknown> {
-  if (options === undefined || options === null) return {};
-  if (typeof options !== "object" || Array.isArray(options)) {
-    throw new TypeError(`\`options\` of ${fn} must be an options object, got ${describe(options)}`);
-  }
-  checkOptionKeys(fn, options, known, (unknown) =>
-    unknown.some((k) => ["text", "encoding", "errors", "universalNewlines", "bufsize"].includes(k))
-      ? " (the pipes carry bytes: decode them yourself)"
-      : "",
-  );
-  return options as Record<string, unknown>;
+/** @internal The option keys of each subprocess function: loop method or high-level, exec or shell. */
+export const SUBPROCESS_KEYS = {
+  exec: EXEC_KEYS,
+  shell: SHELL_KEYS,
+  createExec: CREATE_EXEC_KEYS,
+  createShell: CREATE_SHELL_KEYS,
+} as const;
+
+/** asyncio's text-mode options, refused with a word on why. */
+const TEXT_OPTIONS = ["text", "encoding", "errors", "universalNewlines", "bufsize"];
+
+function textHint(unknown: readonly string[]): string {
+  return unknown.some((key) => TEXT_OPTIONS.includes(key)) ? " (the pipes carry bytes: decode them yourself)" : "";
 }
 
 function isStreamLike(value: object): boolean {
@@ -225,20 +249,22 @@ export function checkCommand(cmd: unknown): string {
 
 /**
  * @internal Checks the options of a subprocess function and makes its {@link SpawnPlan}.
- * `fn` names the function for messages; `defaultStdio` is `pipe` for the loop methods and
- * `inherit` for `createSubprocess*`; `high` allows `limit` and `killOnCancel`.
+ * `fn` names the function for messages; `known` is its option keys (one list of
+ * {@link SUBPROCESS_KEYS}); `defaultStdio` is `pipe` for the loop methods and `inherit` for
+ * `createSubprocess*`.
  */
-export function makePlan(
+export function makePlan<T, const K extends readonly string[]>(
   fn: string,
   file: string,
   args: readonly string[],
   shell: boolean,
-  options: unknown,
+  options: T,
+  known: K & CoversOptionKeys<T, K>,
   defaultStdio: "pipe" | "inherit",
-  high: boolean,
 ): SpawnPlan {
-  const known = [...(shell ? SHELL_KEYS : EXEC_KEYS), ...(high ? PROCESS_KEYS : [])];
-  const o = checkKeys(fn, options, known);
+  // `null` means no options here, as it always did (the key list was checked by the signature).
+  if (options !== null) checkOptions<unknown, K>(fn, options, known as K & CoversOptionKeys<unknown, K>, textHint);
+  const o = (options ?? {}) as Record<string, unknown>;
   const fallback: StdioPlan = { kind: defaultStdio };
   const stdio: [StdioPlan, StdioPlan, StdioPlan] = [
     stdioPlan("stdin", o.stdin, fallback),

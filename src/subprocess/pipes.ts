@@ -28,7 +28,7 @@ import type { EventLoop } from "../events/loop.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import type { BaseProtocol } from "../transports/protocols.js";
 import { ReadTransport, type WriteData, WriteFlowControl, WriteTransport } from "../transports/transports.js";
-import { type CodedError, isSystemError, outsideFrame, schedule, toBuffer, callProtocol } from "../transports/util.js";
+import { type CodedError, reportsFatal, outsideFrame, schedule, toBuffer, callProtocol } from "../transports/util.js";
 
 /** What a read pipe transport calls. */
 export interface ReadPipeProtocol extends BaseProtocol {
@@ -46,9 +46,9 @@ export function brokenPipeError(detail = "the child process closed its end of th
   return error;
 }
 
-function reportFatal(loop: EventLoop, exc: unknown, message: string, transport: object, protocol: BaseProtocol): void {
+function reportFatal(loop: EventLoop, exc: unknown, message: string, transport: object, protocol: BaseProtocol, fromProtocol = false): void {
   // asyncio logs OSErrors of pipes only in debug mode; a protocol callback that threw always.
-  if (!isSystemError(exc) || loop.getDebug()) {
+  if (reportsFatal(loop, exc, fromProtocol)) {
     loop.callExceptionHandler({ message, exception: exc, transport, protocol });
   }
 }
@@ -96,7 +96,7 @@ export class ReadPipeTransport extends ReadTransport {
     try {
       this.#protocol.dataReceived(chunk);
     } catch (exc) {
-      this.#fatalError(exc, "Fatal error: protocol.dataReceived() call failed.");
+      this.#fatalError(exc, "Fatal error: protocol.dataReceived() call failed.", true);
     }
   }
 
@@ -130,9 +130,9 @@ export class ReadPipeTransport extends ReadTransport {
     this.#forceClose(errored);
   });
 
-  #fatalError(exc: unknown, message: string): void {
+  #fatalError(exc: unknown, message: string, fromProtocol = false): void {
     if (this.#lost) return;
-    reportFatal(this.#loop, exc, message, this, this.#protocol);
+    reportFatal(this.#loop, exc, message, this, this.#protocol, fromProtocol);
     this.#forceClose(exc instanceof Error ? exc : new Error(String(exc)));
   }
 

@@ -222,6 +222,7 @@ export class ChildProcessTransport extends SubprocessTransport {
     const stdout: Readable | null = channel !== null ? channel.reader : child.stdout;
     if (stdout !== null && outPlan.kind === "pipe") this.#addPipe(1, stdout);
     if (child.stderr !== null && errPlan.kind === "pipe") this.#addPipe(2, child.stderr);
+    loop._track(this);
   }
 
   #addPipe(fd: 0 | 1 | 2, stream: Readable | Writable): void {
@@ -262,10 +263,8 @@ export class ChildProcessTransport extends SubprocessTransport {
       // The program could not be started: no 'spawn', no 'exit'; Node closes the pipes.
       this.#spawnError = error;
       this.#closed = true;
-      for (const proto of this.#pipes.values()) {
-        if (proto.pipe instanceof WritePipeTransport) proto.pipe.abort();
-        else proto.pipe?.close();
-      }
+      this.#loop._untrack(this);
+      this.#closePipes();
       if (!this.#waiter.done()) this.#waiter.setException(explainSpawnError(error, this.#plan));
       this.#exitWaiters.failAll(error);
       this.#exitedWaiters.failAll(error);
@@ -328,6 +327,7 @@ export class ChildProcessTransport extends SubprocessTransport {
     }
     for (const proto of this.#pipes.values()) if (!proto.disconnected) return;
     this.#finished = true;
+    this.#loop._untrack(this);
     this.#call(this.#callConnectionLost);
   }
 
@@ -436,6 +436,24 @@ export class ChildProcessTransport extends SubprocessTransport {
         // Already gone, or not ours to kill (setuid): nothing more to do.
       }
     }
+  }
+
+  #closePipes(): void {
+    for (const proto of this.#pipes.values()) {
+      if (proto.pipe instanceof WritePipeTransport) proto.pipe.abort();
+      else proto.pipe?.close();
+    }
+  }
+
+  /**
+   * @internal The loop closes: `close()` (a child still running is killed) and the pipes are
+   * destroyed; the protocol hears nothing more.
+   */
+  _closeForLoop(): boolean {
+    const leftOpen = !this.#closed;
+    this.close();
+    this.#closePipes();
+    return leftOpen;
   }
 
   override isClosing(): boolean {

@@ -46,11 +46,15 @@ export interface ThreadPoolExecutorOptions {
   threadNamePrefix?: string;
 }
 
+const EXECUTOR_KEYS = ["threadNamePrefix"] as const satisfies readonly (keyof ThreadPoolExecutorOptions)[];
+
 /** Options of {@link ThreadPoolExecutor.shutdown}. */
 export interface ShutdownOptions {
   /** Cancel the jobs that have not started (their futures end cancelled); default `false`. */
   cancelFutures?: boolean;
 }
+
+const SHUTDOWN_KEYS = ["cancelFutures"] as const satisfies readonly (keyof ShutdownOptions)[];
 
 /** Pool states: taking jobs; shut down but finishing its jobs; every worker gone. */
 type PoolState = "open" | "shutdown" | "closed";
@@ -134,7 +138,7 @@ export class ThreadPoolExecutor implements Executor {
   #resolveAllExited: (() => void) | null = null;
 
   constructor(maxWorkers: number | null = null, options: ThreadPoolExecutorOptions = {}) {
-    checkOptions("options", options);
+    checkOptions("new ThreadPoolExecutor()", options, EXECUTOR_KEYS);
     this.maxWorkers =
       maxWorkers === null || maxWorkers === undefined
         ? Math.min(32, availableParallelism() + 4)
@@ -204,7 +208,7 @@ export class ThreadPoolExecutor implements Executor {
    * asyncio: `Executor.shutdown(wait=True, *, cancel_futures=False)`.
    */
   async shutdown(wait = true, options: ShutdownOptions = {}): Promise<void> {
-    checkOptions("options", options);
+    checkOptions("ThreadPoolExecutor.shutdown()", options, SHUTDOWN_KEYS);
     if (this.#state === "open") this.#state = "shutdown";
     if (options.cancelFutures === true) {
       const queue = this.#queue;

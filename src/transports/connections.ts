@@ -22,10 +22,13 @@ import type { BaseProtocol } from "./protocols.js";
 import { type ConnectionOwner, SocketTransport } from "./socket.js";
 import { type SslOption, type TlsSetup, clientTls, serverTls } from "./tls.js";
 import type { Transport } from "./transports.js";
-import { checkPort, checkTimeout, explainConnectError } from "./util.js";
+import { checkPort, checkTimeout, checkUnixPath, explainConnectError } from "./util.js";
 
 /** The default TLS handshake timeout, in seconds (asyncio's `SSL_HANDSHAKE_TIMEOUT`). */
 export const SSL_HANDSHAKE_TIMEOUT = 60;
+
+/** The default TLS shutdown timeout, in seconds (asyncio's `SSL_SHUTDOWN_TIMEOUT`). */
+export const SSL_SHUTDOWN_TIMEOUT = 30;
 
 /** Options of `loop.createConnection` (and of `openConnection`). */
 export interface CreateConnectionOptions {
@@ -44,7 +47,11 @@ export interface CreateConnectionOptions {
   localAddr?: [host: string, port: number] | null;
   /** Seconds to wait for the TLS handshake; default 60. Only with `ssl`. */
   sslHandshakeTimeout?: number | null;
-  /** Accepted for asyncio's sake; Node does its TLS shutdown itself. Only with `ssl`. */
+  /**
+   * Seconds `close()` may take: to send the buffered data and TLS's close_notify, and get the
+   * peer's close_notify back. Then the socket is aborted and `connectionLost` gets a
+   * `TimeoutError`. Default 30. Only with `ssl`.
+   */
   sslShutdownTimeout?: number | null;
   /**
    * Happy eyeballs: seconds to wait for one address before trying the next (Node's
@@ -66,7 +73,7 @@ export interface CreateUnixConnectionOptions {
   sock?: net.Socket | null;
   /** Seconds to wait for the TLS handshake; default 60. Only with `ssl`. */
   sslHandshakeTimeout?: number | null;
-  /** Accepted for asyncio's sake. Only with `ssl`. */
+  /** As {@link CreateConnectionOptions.sslShutdownTimeout}: default 30. Only with `ssl`. */
   sslShutdownTimeout?: number | null;
 }
 
@@ -76,7 +83,7 @@ export interface ConnectAcceptedSocketOptions {
   ssl?: SslOption | null;
   /** Seconds to wait for the TLS handshake; default 60. Only with `ssl`. */
   sslHandshakeTimeout?: number | null;
-  /** Accepted for asyncio's sake. Only with `ssl`. */
+  /** As {@link CreateConnectionOptions.sslShutdownTimeout}: default 30. Only with `ssl`. */
   sslShutdownTimeout?: number | null;
 }
 
@@ -88,9 +95,44 @@ export interface StartTlsOptions {
   serverHostname?: string | null;
   /** Seconds to wait for the handshake; default 60. */
   sslHandshakeTimeout?: number | null;
-  /** Accepted for asyncio's sake. */
+  /**
+   * Seconds the upgraded transport's `close()` may take before it aborts (see
+   * {@link CreateConnectionOptions.sslShutdownTimeout}); default 30.
+   */
   sslShutdownTimeout?: number | null;
 }
+
+/** @internal The keys of {@link CreateConnectionOptions} (`openConnection` adds `limit`). */
+export const CREATE_CONNECTION_KEYS = [
+  "ssl",
+  "serverHostname",
+  "family",
+  "sock",
+  "localAddr",
+  "sslHandshakeTimeout",
+  "sslShutdownTimeout",
+  "happyEyeballsDelay",
+  "keepAlive",
+] as const satisfies readonly (keyof CreateConnectionOptions)[];
+/** @internal The keys of {@link CreateUnixConnectionOptions}. */
+export const CREATE_UNIX_CONNECTION_KEYS = [
+  "ssl",
+  "serverHostname",
+  "sock",
+  "sslHandshakeTimeout",
+  "sslShutdownTimeout",
+] as const satisfies readonly (keyof CreateUnixConnectionOptions)[];
+const CONNECT_ACCEPTED_SOCKET_KEYS = [
+  "ssl",
+  "sslHandshakeTimeout",
+  "sslShutdownTimeout",
+] as const satisfies readonly (keyof ConnectAcceptedSocketOptions)[];
+const START_TLS_KEYS = [
+  "serverSide",
+  "serverHostname",
+  "sslHandshakeTimeout",
+  "sslShutdownTimeout",
+] as const satisfies readonly (keyof StartTlsOptions)[];
 
 function checkSslOnly(options: { ssl?: unknown; serverHostname?: unknown; sslHandshakeTimeout?: unknown; sslShutdownTimeout?: unknown }): void {
   if (options.ssl) return;
@@ -182,7 +224,8 @@ export async function waitForSocket(
 
 /**
  * @internal Steps 2 and 3: the protocol, the transport, `connectionMade`; resolves once it
- * ran. Destroys the socket when the factory throws or the wait is cancelled.
+ * ran. Destroys the socket when the factory throws or the wait is cancelled. A TLS transport
+ * aborts a `close()` still unfinished after `shutdownTimeout` seconds.
  */
 export async function makeConnection<P extends BaseProtocol>(
   loop: EventLoop,
@@ -190,6 +233,7 @@ export async function makeConnection<P extends BaseProtocol>(
   protocolFactory: () => P,
   secureContext: tls.SecureContext | null,
   unixPath: string | null,
+  shutdownTimeout: number | null = null,
 ): Promise<[Transport, P]> {
   let protocol: P;
   try {
@@ -198,7 +242,7 @@ export async function makeConnection<P extends BaseProtocol>(
     socket.destroy();
     throw error;
   }
-  const transport = new SocketTransport(loop, socket, protocol, { secureContext, unixPath });
+  const transport = new SocketTransport(loop, socket, protocol, { secureContext, unixPath, shutdownTimeout });
   const waiter = loop.createFuture<void>();
   transport._start(waiter);
   try {
@@ -229,10 +273,11 @@ export async function createConnection<P extends BaseProtocol>(
   options: CreateConnectionOptions = {},
 ): Promise<[Transport, P]> {
   checkFunction("protocolFactory", protocolFactory);
-  checkOptions("options", options);
+  checkOptions("loop.createConnection()", options, CREATE_CONNECTION_KEYS);
   checkSslOnly(options);
   const setup = clientTls(options.ssl);
   const handshakeTimeout = setup === null ? null : checkTimeout("sslHandshakeTimeout", options.sslHandshakeTimeout, SSL_HANDSHAKE_TIMEOUT);
+  const shutdownTimeout = setup === null ? null : checkTimeout("sslShutdownTimeout", options.sslShutdownTimeout, SSL_SHUTDOWN_TIMEOUT);
   const hasHost = host !== undefined && host !== null;
   const hasPort = port !== undefined && port !== null;
   let socket: net.Socket;
@@ -272,7 +317,7 @@ export async function createConnection<P extends BaseProtocol>(
       await waitForSocket(loop, socket!, "secureConnect", handshakeTimeout);
     }
   }
-  return makeConnection(loop, socket!, protocolFactory, setup?.secureContext ?? null, null);
+  return makeConnection(loop, socket!, protocolFactory, setup?.secureContext ?? null, null, shutdownTimeout);
 }
 
 /** `loop.createUnixConnection(...)`: see the declaration on `EventLoop`. */
@@ -283,10 +328,11 @@ export async function createUnixConnection<P extends BaseProtocol>(
   options: CreateUnixConnectionOptions = {},
 ): Promise<[Transport, P]> {
   checkFunction("protocolFactory", protocolFactory);
-  checkOptions("options", options);
+  checkOptions("loop.createUnixConnection()", options, CREATE_UNIX_CONNECTION_KEYS);
   checkSslOnly(options);
   const setup = clientTls(options.ssl);
   const handshakeTimeout = setup === null ? null : checkTimeout("sslHandshakeTimeout", options.sslHandshakeTimeout, SSL_HANDSHAKE_TIMEOUT);
+  const shutdownTimeout = setup === null ? null : checkTimeout("sslShutdownTimeout", options.sslShutdownTimeout, SSL_SHUTDOWN_TIMEOUT);
   let socket: net.Socket;
   let unixPath = "";
   if (options.sock !== undefined && options.sock !== null) {
@@ -296,6 +342,7 @@ export async function createUnixConnection<P extends BaseProtocol>(
     if (typeof path !== "string" || path === "") {
       throw new TypeError(`\`path\` must be a non-empty string, got ${describe(path)}`);
     }
+    checkUnixPath(path, "connect");
     unixPath = path;
     if (setup === null) {
       _runOutsideFrame(() => {
@@ -309,7 +356,7 @@ export async function createUnixConnection<P extends BaseProtocol>(
       await waitForSocket(loop, socket!, "secureConnect", handshakeTimeout);
     }
   }
-  return makeConnection(loop, socket!, protocolFactory, setup?.secureContext ?? null, unixPath);
+  return makeConnection(loop, socket!, protocolFactory, setup?.secureContext ?? null, unixPath, shutdownTimeout);
 }
 
 /** `loop.connectAcceptedSocket(...)`: see the declaration on `EventLoop`. */
@@ -320,11 +367,12 @@ export async function connectAcceptedSocket<P extends BaseProtocol>(
   options: ConnectAcceptedSocketOptions = {},
 ): Promise<[Transport, P]> {
   checkFunction("protocolFactory", protocolFactory);
-  checkOptions("options", options);
+  checkOptions("loop.connectAcceptedSocket()", options, CONNECT_ACCEPTED_SOCKET_KEYS);
   checkSslOnly(options);
   const raw = checkConnectedSocket(sock);
   const setup = serverTls(options.ssl);
   let socket: net.Socket = raw;
+  const shutdownTimeout = setup === null ? null : checkTimeout("sslShutdownTimeout", options.sslShutdownTimeout, SSL_SHUTDOWN_TIMEOUT);
   if (setup !== null) {
     const timeout = checkTimeout("sslHandshakeTimeout", options.sslHandshakeTimeout, SSL_HANDSHAKE_TIMEOUT);
     _runOutsideFrame(() => {
@@ -332,7 +380,7 @@ export async function connectAcceptedSocket<P extends BaseProtocol>(
     });
     await waitForSocket(loop, socket, "secure", timeout);
   }
-  return makeConnection(loop, socket, protocolFactory, setup?.secureContext ?? null, null);
+  return makeConnection(loop, socket, protocolFactory, setup?.secureContext ?? null, null, shutdownTimeout);
 }
 
 /** `loop.startTls(...)`: see the declaration on `EventLoop`. */
@@ -343,7 +391,7 @@ export async function startTls(
   sslcontext: SslOption,
   options: StartTlsOptions = {},
 ): Promise<Transport> {
-  checkOptions("options", options);
+  checkOptions("loop.startTls()", options, START_TLS_KEYS);
   if (!(transport instanceof SocketTransport) || !transport._startTlsCompatible) {
     throw new TypeError(`transport ${String(transport)} is not supported by startTls()`);
   }
@@ -354,6 +402,7 @@ export async function startTls(
   const setup = serverSide ? serverTls(sslcontext) : clientTls(sslcontext);
   if (setup === null) throw new TypeError(`\`sslcontext\` must be given to startTls(), got ${describe(sslcontext)}`);
   const timeout = checkTimeout("sslHandshakeTimeout", options.sslHandshakeTimeout, SSL_HANDSHAKE_TIMEOUT);
+  const shutdownTimeout = checkTimeout("sslShutdownTimeout", options.sslShutdownTimeout, SSL_SHUTDOWN_TIMEOUT);
   const raw = transport._detachForUpgrade();
   let socket!: tls.TLSSocket;
   try {
@@ -376,6 +425,7 @@ export async function startTls(
     server: owner,
     unixPath: unix.path,
     serverSide: unix.serverSide,
+    shutdownTimeout,
   });
   transport._releaseServer();
   upgraded._start(null, false);

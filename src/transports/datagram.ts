@@ -16,7 +16,7 @@ import { checkFunction, checkOptions, describe } from "../internal/validate.js";
 import type { BaseProtocol, DatagramAddress } from "./protocols.js";
 import { DatagramTransport, type WriteData, WriteFlowControl } from "./transports.js";
 import { TransportSocket, _toAddress } from "./trsock.js";
-import { checkPort, isSystemError, outsideFrame, outsideFrame2, schedule, toBuffer, callProtocol } from "./util.js";
+import { checkPort, reportsFatal, outsideFrame, outsideFrame2, schedule, toBuffer, callProtocol } from "./util.js";
 
 /** Options of `loop.createDatagramEndpoint`. */
 export interface CreateDatagramEndpointOptions {
@@ -33,6 +33,16 @@ export interface CreateDatagramEndpointOptions {
   /** Use this `dgram.Socket` (already bound or connected) instead of making one. */
   sock?: dgram.Socket | null;
 }
+
+/** The keys of {@link CreateDatagramEndpointOptions}. */
+const CREATE_DATAGRAM_ENDPOINT_KEYS = [
+  "localAddr",
+  "remoteAddr",
+  "family",
+  "reusePort",
+  "allowBroadcast",
+  "sock",
+] as const satisfies readonly (keyof CreateDatagramEndpointOptions)[];
 
 const LOG_THRESHOLD = 5;
 
@@ -63,6 +73,7 @@ export class DatagramSocketTransport extends DatagramTransport {
     socket.on("message", this.#onMessage);
     socket.on("error", this.#onError);
     socket.on("close", this.#onClose);
+    loop._track(this);
   }
 
   /** @internal `connectionMade`, then `waiter` settles: in the loop's next iteration. */
@@ -98,8 +109,9 @@ export class DatagramSocketTransport extends DatagramTransport {
     }
   }
 
+  /** A protocol callback threw `exc`: always reported, whatever it carries. */
   #fatalError(exc: unknown, message: string): void {
-    if (!isSystemError(exc) || this.#loop.getDebug()) {
+    if (reportsFatal(this.#loop, exc, true)) {
       this.#loop.callExceptionHandler({ message, exception: exc, transport: this, protocol: this.#protocol });
     }
     this.#forceClose(exc instanceof Error ? exc : new Error(String(exc)));
@@ -109,11 +121,8 @@ export class DatagramSocketTransport extends DatagramTransport {
     if (this.#connLost !== 0) return;
     this.#connLost++;
     this.#closing = true;
-    try {
-      this.#socket.close();
-    } catch {
-      // Already closed.
-    }
+    this.#closeSocket();
+    this.#loop._untrack(this);
     schedule(this.#loop, () =>
       callProtocol(this.#loop, this, this.#protocol, "connectionLost", () => this.#protocol.connectionLost(exc)),
     );
@@ -151,6 +160,24 @@ export class DatagramSocketTransport extends DatagramTransport {
       return;
     }
     this.#flow.maybePause();
+  }
+
+  #closeSocket(): void {
+    try {
+      this.#socket.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /** @internal The loop closes: close the socket; the protocol hears nothing more. */
+  _closeForLoop(): boolean {
+    if (this.#connLost !== 0) return false;
+    const leftOpen = !this.#closing;
+    this.#connLost++;
+    this.#closing = true;
+    this.#closeSocket();
+    return leftOpen;
   }
 
   override close(): void {
@@ -238,7 +265,7 @@ export async function createDatagramEndpoint<P extends BaseProtocol>(
   options: CreateDatagramEndpointOptions = {},
 ): Promise<[DatagramTransport, P]> {
   checkFunction("protocolFactory", protocolFactory);
-  checkOptions("options", options);
+  checkOptions("loop.createDatagramEndpoint()", options, CREATE_DATAGRAM_ENDPOINT_KEYS);
   const local = checkAddress("localAddr", options.localAddr);
   const remote = checkAddress("remoteAddr", options.remoteAddr);
   let family = options.family ?? 0;

@@ -5,8 +5,14 @@
  * HOW: one Node `net.Server` (a `tls.Server` with `ssl`) per address the host resolves to, each
  * made with `allowHalfOpen`; each accepted socket gets a fresh protocol from the factory and a
  * transport attached to the {@link Server}. A TLS connection is handed on once its handshake
- * is done (`secureConnection`); a failed handshake is only logged in debug mode, as asyncio
- * does.
+ * is done (`secureConnection`); a failed handshake destroys the socket and is only logged in
+ * debug mode, as asyncio does.
+ *
+ * WHY the server destroys the socket itself: Node's `handshakeTimeout` (the
+ * `sslHandshakeTimeout` here) runs from the moment the connection is accepted and is not reset
+ * by the bytes a client trickles in, but when it fires Node only emits 'tlsClientError'
+ * (`ERR_TLS_HANDSHAKE_TIMEOUT`) and leaves the connection open; only a malformed handshake
+ * makes Node destroy it. The 'tlsClientError' listener closes every failed handshake.
  */
 import dns from "node:dns/promises";
 import { existsSync, lstatSync, unlinkSync } from "node:fs";
@@ -17,12 +23,12 @@ import type { Future } from "../futures.js";
 import { _runOutsideFrame } from "../events/running.js";
 import { checkFunction, checkInteger, checkOptions, describe } from "../internal/validate.js";
 import { sleep } from "../tasks.js";
-import { SSL_HANDSHAKE_TIMEOUT } from "./connections.js";
+import { SSL_HANDSHAKE_TIMEOUT, SSL_SHUTDOWN_TIMEOUT } from "./connections.js";
 import type { BaseProtocol } from "./protocols.js";
 import { Server } from "./server.js";
 import { SocketTransport } from "./socket.js";
 import { type SslOption, type TlsSetup, serverTls } from "./tls.js";
-import { checkPort, checkTimeout } from "./util.js";
+import { checkPort, checkTimeout, checkUnixPath } from "./util.js";
 
 /** Options of `loop.createServer` (and of `startServer`). */
 export interface CreateServerOptions {
@@ -30,7 +36,7 @@ export interface CreateServerOptions {
   family?: 0 | 4 | 6;
   /** Serve this `net.Server` (listening already) instead of making one; host and port null. */
   sock?: net.Server | null;
-  /** The listen backlog; default 100. */
+  /** The listen backlog; default 511, Node's (asyncio's is 100). */
   backlog?: number;
   /** Serve TLS: a `tls.SecureContext` or Node `tls` server options (`{ key, cert, … }`). */
   ssl?: SslOption | null;
@@ -40,9 +46,17 @@ export interface CreateServerOptions {
   reusePort?: boolean;
   /** Turn on TCP keep-alive on accepted connections (3.13). */
   keepAlive?: boolean;
-  /** Seconds to wait for a client's TLS handshake; default 60. Only with `ssl`. */
+  /**
+   * Seconds a client has to finish its TLS handshake, counted from when it is accepted; a
+   * client still not done is disconnected. Default 60. Only with `ssl`.
+   */
   sslHandshakeTimeout?: number | null;
-  /** Accepted for asyncio's sake. Only with `ssl`. */
+  /**
+   * Seconds a connection's `close()` may take: to send the buffered data and close_notify,
+   * and get the client's close_notify back (a client that does not read or does not answer
+   * holds it up). Then the socket is aborted and `connectionLost` gets a `TimeoutError`.
+   * Default 30. Only with `ssl`.
+   */
   sslShutdownTimeout?: number | null;
   /** Accept connections at once (default true); with false, call `server.startServing()`. */
   startServing?: boolean;
@@ -52,13 +66,13 @@ export interface CreateServerOptions {
 export interface CreateUnixServerOptions {
   /** Serve this `net.Server` (listening already) instead of making one; path null. */
   sock?: net.Server | null;
-  /** The listen backlog; default 100. */
+  /** The listen backlog; default 511, Node's (asyncio's is 100). */
   backlog?: number;
   /** Serve TLS (see {@link CreateServerOptions.ssl}). */
   ssl?: SslOption | null;
-  /** Seconds to wait for a client's TLS handshake; default 60. Only with `ssl`. */
+  /** As {@link CreateServerOptions.sslHandshakeTimeout}: default 60. Only with `ssl`. */
   sslHandshakeTimeout?: number | null;
-  /** Accepted for asyncio's sake. Only with `ssl`. */
+  /** As {@link CreateServerOptions.sslShutdownTimeout}: default 30. Only with `ssl`. */
   sslShutdownTimeout?: number | null;
   /** Accept connections at once (default true); with false, call `server.startServing()`. */
   startServing?: boolean;
@@ -69,8 +83,48 @@ export interface CreateUnixServerOptions {
   cleanupSocket?: boolean;
 }
 
+/** @internal The keys of {@link CreateServerOptions} (`startServer` adds `limit`). */
+export const CREATE_SERVER_KEYS = [
+  "family",
+  "sock",
+  "backlog",
+  "ssl",
+  "reuseAddress",
+  "reusePort",
+  "keepAlive",
+  "sslHandshakeTimeout",
+  "sslShutdownTimeout",
+  "startServing",
+] as const satisfies readonly (keyof CreateServerOptions)[];
+/** @internal The keys of {@link CreateUnixServerOptions}. */
+export const CREATE_UNIX_SERVER_KEYS = [
+  "sock",
+  "backlog",
+  "ssl",
+  "sslHandshakeTimeout",
+  "sslShutdownTimeout",
+  "startServing",
+  "cleanupSocket",
+] as const satisfies readonly (keyof CreateUnixServerOptions)[];
+
 interface ListenPlan {
   options: net.ListenOptions;
+}
+
+/** The listen backlog when none is given: Node's (asyncio's is 100). */
+const DEFAULT_BACKLOG = 511;
+
+/** The longest delay Node's timers take, in ms (Node cuts a longer one down, with a warning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * `sslHandshakeTimeout` as Node's `handshakeTimeout`: whole milliseconds, at least 1 (0 would
+ * turn it off) and at most what Node's timers take (Node throws on `Infinity`, which here
+ * means no limit: 0).
+ */
+function handshakeTimeoutMs(seconds: number): number {
+  if (seconds === Infinity) return 0;
+  return Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(seconds * 1000)));
 }
 
 function makeNodeServer(setup: TlsSetup | null, handshakeTimeout: number, onSocket: (socket: net.Socket) => void, loop: EventLoop): net.Server {
@@ -82,10 +136,12 @@ function makeNodeServer(setup: TlsSetup | null, handshakeTimeout: number, onSock
       server = tls.createServer({
         ...setup.options,
         secureContext: setup.secureContext,
-        handshakeTimeout: Math.round(handshakeTimeout * 1000),
+        handshakeTimeout: handshakeTimeoutMs(handshakeTimeout),
       });
       server.on("secureConnection", onSocket);
       server.on("tlsClientError", (exception: Error, socket: tls.TLSSocket) => {
+        // Node leaves a timed-out handshake's socket open: close it (see the module comment).
+        socket.destroy();
         if (loop.getDebug()) {
           loop.callExceptionHandler({ message: "SSL handshake failed on a server connection", exception, socket });
         }
@@ -115,7 +171,7 @@ function acceptor(
   loop: EventLoop,
   protocolFactory: () => BaseProtocol,
   setup: TlsSetup | null,
-  options: { keepAlive?: boolean | undefined; unixPath: string | null },
+  options: { keepAlive?: boolean | undefined; unixPath: string | null; shutdownTimeout?: number },
   server: () => Server,
 ): (socket: net.Socket) => void {
   return (socket) => {
@@ -135,6 +191,7 @@ function acceptor(
       secureContext: setup?.secureContext ?? null,
       unixPath: options.unixPath,
       serverSide: true,
+      shutdownTimeout: options.shutdownTimeout ?? null,
     });
     transport._start(null);
   };
@@ -179,18 +236,18 @@ function checkSock(sock: unknown): net.Server {
   return sock;
 }
 
-/** The checks and settings the TCP and Unix servers share: TLS, handshake timeout, backlog. */
+/** The checks and settings the TCP and Unix servers share: TLS, its timeouts, backlog. */
 function serverArguments(
   protocolFactory: unknown,
   options: CreateServerOptions | CreateUnixServerOptions,
-): { setup: ReturnType<typeof serverTls>; timeout: number; backlog: number } {
+): { setup: ReturnType<typeof serverTls>; timeout: number; shutdownTimeout: number; backlog: number } {
   checkFunction("protocolFactory", protocolFactory);
-  checkOptions("options", options);
   checkServerSslOnly(options);
   return {
     setup: serverTls(options.ssl),
     timeout: checkTimeout("sslHandshakeTimeout", options.sslHandshakeTimeout, SSL_HANDSHAKE_TIMEOUT),
-    backlog: checkInteger("backlog", options.backlog ?? 100, 0),
+    shutdownTimeout: checkTimeout("sslShutdownTimeout", options.sslShutdownTimeout, SSL_SHUTDOWN_TIMEOUT),
+    backlog: checkInteger("backlog", options.backlog ?? DEFAULT_BACKLOG, 0),
   };
 }
 
@@ -202,7 +259,8 @@ export async function createServer(
   port: number | string | null | undefined,
   options: CreateServerOptions = {},
 ): Promise<Server> {
-  const { setup, timeout, backlog } = serverArguments(protocolFactory, options);
+  checkOptions("loop.createServer()", options, CREATE_SERVER_KEYS);
+  const { setup, timeout, shutdownTimeout, backlog } = serverArguments(protocolFactory, options);
   if (options.reuseAddress === false) {
     throw new RangeError("reuseAddress: false is not supported: Node always sets SO_REUSEADDR");
   }
@@ -217,7 +275,7 @@ export async function createServer(
     throw new RangeError(`\`family\` must be 0, 4 or 6, got ${describe(family)}`);
   }
   let server!: Server;
-  const accept = acceptor(loop, protocolFactory, setup, { keepAlive: options.keepAlive, unixPath: null }, () => server);
+  const accept = acceptor(loop, protocolFactory, setup, { keepAlive: options.keepAlive, unixPath: null, shutdownTimeout }, () => server);
   const onSocket = (socket: net.Socket): void => server._onConnection(socket);
   if (options.sock !== undefined && options.sock !== null) {
     if ((host !== undefined && host !== null) || (port !== undefined && port !== null)) {
@@ -266,7 +324,8 @@ export async function createUnixServer(
   path: string | null | undefined,
   options: CreateUnixServerOptions = {},
 ): Promise<Server> {
-  const { setup, timeout, backlog } = serverArguments(protocolFactory, options);
+  checkOptions("loop.createUnixServer()", options, CREATE_UNIX_SERVER_KEYS);
+  const { setup, timeout, shutdownTimeout, backlog } = serverArguments(protocolFactory, options);
   if (options.cleanupSocket === false) {
     throw new RangeError("cleanupSocket: false is not supported: Node removes the socket file it bound when the server closes");
   }
@@ -285,6 +344,7 @@ export async function createUnixServer(
   if (typeof path !== "string" || path === "") {
     throw new TypeError(`\`path\` must be a non-empty string, got ${describe(path)}`);
   }
+  checkUnixPath(path, "bind");
   // Remove a stale socket file left by an earlier server (asyncio does the same).
   if (!path.startsWith("\0") && existsSync(path)) {
     try {
@@ -294,6 +354,6 @@ export async function createUnixServer(
     }
   }
   const nodeServer = makeNodeServer(setup, timeout, onSocket, loop);
-  server = new Server(loop, [nodeServer], acceptor(loop, protocolFactory, setup, { unixPath: path }, () => server), path);
+  server = new Server(loop, [nodeServer], acceptor(loop, protocolFactory, setup, { unixPath: path, shutdownTimeout }, () => server), path);
   return serve(loop, [nodeServer], [{ options: { path, backlog } }], server, options.startServing ?? true);
 }

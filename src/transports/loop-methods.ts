@@ -75,7 +75,11 @@ declare module "../events/loop.js" {
      *
      * **Cancellation**: as {@link EventLoop.createConnection}: nothing half-made is leaked.
      *
-     * @throws Node's errors (`ENOENT` when nothing listens at `path`, `ECONNREFUSED`).
+     * @throws Node's errors (`ENOENT` when nothing listens at `path`, `ECONNREFUSED`); an
+     * `Error` with `code: "ENAMETOOLONG"` (asyncio's `OSError: AF_UNIX path too long`) when
+     * `path` is over the platform's limit: at most 107 bytes of UTF-8 on Linux, 103 on macOS
+     * and the BSDs (a Linux abstract name, first byte NUL, may have 108); {@link RangeError}
+     * for a NUL byte past the first.
      *
      * asyncio: `loop.create_unix_connection(protocol_factory, path, **kwargs)`.
      */
@@ -90,7 +94,9 @@ declare module "../events/loop.js" {
      * per accepted connection. `host` may be a name (one listening socket per address it
      * resolves to), a list of hosts, or `null` for every interface (one dual-stack socket);
      * `port` 0 picks a free port (see `server.sockets[0].getsockname()`). TCP_NODELAY is on
-     * for every connection.
+     * for every connection. The listen backlog is 511 unless `backlog` says otherwise. With
+     * `ssl`, a client that has not finished its handshake within `sslHandshakeTimeout` is
+     * disconnected.
      *
      * **Cancellation**: cancelling while the sockets are being bound closes them.
      *
@@ -107,9 +113,13 @@ declare module "../events/loop.js" {
 
     /**
      * Listens on the Unix socket `path` (a stale socket file there is removed first; the file
-     * is removed again when the server closes).
+     * is removed again when the server closes). With `ssl`, a client that has not finished its
+     * handshake within `sslHandshakeTimeout` is disconnected.
      *
      * **Cancellation**: cancelling while binding closes the socket.
+     *
+     * @throws as {@link EventLoop.createUnixConnection} for a path too long (`ENAMETOOLONG`,
+     * nothing is created on disk) or with a NUL byte; Node's errors (`EADDRINUSE`, `EACCES`).
      *
      * asyncio: `loop.create_unix_server(protocol_factory, path, **kwargs)`.
      */

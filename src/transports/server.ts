@@ -15,12 +15,23 @@ import { RuntimeError, isCancellation } from "../errors.js";
 import type { EventLoop } from "../events/loop.js";
 import type { Future } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
-import { sleep } from "../tasks.js";
+import { currentTask, sleep } from "../tasks.js";
 import type { Transport } from "./transports.js";
 import { TransportSocket } from "./trsock.js";
 
 /** Keeps a held connection's error (a reset before it is served) from crashing the process. */
 function ignoreError(): void {}
+
+/**
+ * Seconds a shutting-down server gives its connections to close cleanly (handlers ending,
+ * buffered data sent) before it aborts those still open.
+ */
+const CLIENT_CLOSE_GRACE = 1;
+
+/** @internal A protocol that runs a task per connection (the streams' client-connected callback). */
+interface HandlerOwner {
+  readonly _handler?: Future<unknown> | null;
+}
 
 /**
  * A listening server: its sockets, and the connections it accepted.
@@ -49,6 +60,14 @@ export class Server {
     this.#servers = servers;
     this.#sockets = servers.map((s) => new TransportSocket(s, unixPath));
     this.#accept = accept;
+    loop._track(this);
+  }
+
+  /** @internal The loop closes: stop listening; its connections are the loop's to close. */
+  _closeForLoop(): boolean {
+    const leftOpen = this.#servers !== null;
+    this.close();
+    return leftOpen;
   }
 
   /**
@@ -124,6 +143,7 @@ export class Server {
     const servers = this.#servers;
     if (servers === null) return;
     this.#servers = null;
+    this.#loop._untrack(this);
     for (const server of servers) server.close();
     for (const socket of this.#held) socket.destroy();
     this.#held = [];
@@ -158,12 +178,15 @@ export class Server {
   }
 
   /**
-   * Serves until the server is closed or the awaiting task is cancelled; then closes the
-   * server and waits for its connections to end.
+   * Serves until the server is closed or the awaiting task is cancelled.
    *
-   * **Cancellation**: cancelling the task closes the server, waits for `waitClosed()`, and
-   * rethrows the `CancelledError`. A `close()` from elsewhere also ends it with a
-   * `CancelledError`, as in asyncio.
+   * **Cancellation**: cancelling the task (Ctrl-C, a deadline, a task group) shuts the server
+   * down as `await using` does — stops listening, cancels the connections' handler tasks,
+   * closes the connections and aborts those still open after a second — then rethrows the
+   * `CancelledError`. Unlike asyncio's, it does not wait for clients to leave by themselves: a
+   * connected client would hold Ctrl-C up for as long as it stays. A `close()` from elsewhere
+   * ends it with a `CancelledError` after `waitClosed()`, as in asyncio (the connections stay
+   * open until they end).
    *
    * @throws {RuntimeError} when it is already being awaited, or the server is closed.
    */
@@ -180,8 +203,10 @@ export class Server {
     } catch (error) {
       if (isCancellation(error)) {
         try {
-          this.close();
-          await this.waitClosed();
+          // close() from elsewhere let go of `forever`: asyncio's path. Else this task was
+          // cancelled: shut the connections down too.
+          if (this.#servingForever !== forever) await this.waitClosed();
+          else await this._shutdown();
         } catch {
           // The first CancelledError is the one that goes on.
         }
@@ -217,12 +242,46 @@ export class Server {
   }
 
   /**
-   * `await using server = await startServer(…)`: closes the server, then waits for
-   * `waitClosed()`. asyncio: `async with server:`.
+   * `await using server = await startServer(…)`: shuts the server down and waits until it is
+   * closed — stops listening, cancels the handler tasks of its stream connections, closes
+   * every connection (buffered data is still sent), and aborts those still open after a
+   * second. So leaving the block, normally or by an exception, never waits on a client.
+   *
+   * asyncio: `async with server:`, which only closes the server and waits for
+   * `wait_closed()`, that is for every client to leave by itself.
    */
   async [Symbol.asyncDispose](): Promise<void> {
+    await this._shutdown();
+  }
+
+  /**
+   * @internal The shutdown of {@link Server.serveForever}'s cancellation and of
+   * `Symbol.asyncDispose`: `close()`, then each connection is closed once its handler task
+   * (cancelled now) has ended, and what is still open after {@link CLIENT_CLOSE_GRACE}
+   * seconds is aborted. Cancelling the wait aborts them at once.
+   */
+  async _shutdown(): Promise<void> {
     this.close();
-    await this.waitClosed();
+    if (this.#clients.size === 0) return;
+    const current = currentTask();
+    for (const transport of this.#clients) {
+      const handler = (transport.getProtocol() as HandlerOwner)._handler ?? null;
+      if (handler === null || handler.done() || handler === current) {
+        transport.close();
+      } else {
+        handler.addDoneCallback(() => transport.close());
+        handler.cancel();
+      }
+    }
+    const timer = this.#loop.callLater(CLIENT_CLOSE_GRACE, () => this.abortClients());
+    try {
+      await this.waitClosed();
+    } catch (error) {
+      this.abortClients();
+      throw error;
+    } finally {
+      timer.cancel();
+    }
   }
 
   /** The state of the server, as asyncio's repr shows it. */

@@ -15,10 +15,13 @@
  *   to the kernel costs nothing more).
  * - Closing: `close()` stops reading, lets Node flush the buffer (`end()`), then destroys the
  *   socket; `connectionLost` runs in the loop's next iteration after that, as asyncio's
- *   `call_soon(_call_connection_lost)`. `abort()` destroys at once. Errors from Node close the
- *   transport with the error (`connectionLost(err)`); Node's system errors (`ECONNRESET`,
- *   `EPIPE`…) are not reported to the exception handler, as asyncio does not report
- *   `OSError`s; an error thrown by a protocol callback is.
+ *   `call_soon(_call_connection_lost)`. Over TLS, once close_notify is out the transport
+ *   waits for the peer's (reading and dropping data) before it destroys the socket; a close
+ *   not done after `sslShutdownTimeout` aborts the socket with a `TimeoutError`.
+ *   `abort()` destroys at once. Errors from Node close the transport with the error
+ *   (`connectionLost(err)`); Node's system errors (`ECONNRESET`, `EPIPE`…) are not reported
+ *   to the exception handler, as asyncio does not report `OSError`s; an error thrown by a
+ *   protocol callback is.
  * - Half-close: sockets are made with `allowHalfOpen`, so an EOF from the other end reaches
  *   `eofReceived()`, whose falsy result closes the transport and `true` keeps it writable.
  *
@@ -28,13 +31,14 @@
  */
 import type { Socket } from "node:net";
 import type { SecureContext, TLSSocket } from "node:tls";
-import { RuntimeError } from "../errors.js";
+import { RuntimeError, TimeoutError } from "../errors.js";
+import type { TimerHandle } from "../events/handles.js";
 import type { EventLoop } from "../events/loop.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { type BaseProtocol, _isBufferedProtocol } from "./protocols.js";
 import { Transport, type WriteData, WriteFlowControl } from "./transports.js";
 import { TransportSocket, _toAddress } from "./trsock.js";
-import { isSystemError, outsideFrame, schedule, toBuffer, callProtocol } from "./util.js";
+import { outsideFrame, reportsFatal, schedule, toBuffer, callProtocol } from "./util.js";
 
 /** @internal What a transport tells the server it was accepted by. */
 export interface ConnectionOwner {
@@ -51,6 +55,12 @@ export interface SocketTransportOptions {
   /** The path of a Unix socket, and on which side it is. */
   unixPath?: string | null;
   serverSide?: boolean;
+  /**
+   * TLS only: seconds a `close()` may take to send the buffered data and close_notify and
+   * get the peer's close_notify, before the socket is aborted (`sslShutdownTimeout`);
+   * `null`: no limit.
+   */
+  shutdownTimeout?: number | null;
 }
 
 const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
@@ -81,6 +91,8 @@ export class SocketTransport extends Transport {
   #lostWrites = 0;
   readonly #unixPath: string | null;
   readonly #serverSide: boolean;
+  readonly #shutdownTimeout: number | null;
+  #shutdownTimer: TimerHandle | null = null;
 
   constructor(loop: EventLoop, socket: Socket, protocol: BaseProtocol, options: SocketTransportOptions = {}) {
     super(null);
@@ -92,6 +104,7 @@ export class SocketTransport extends Transport {
     this.#tls = options.secureContext !== null && options.secureContext !== undefined;
     this.#unixPath = options.unixPath ?? null;
     this.#serverSide = options.serverSide ?? false;
+    this.#shutdownTimeout = this.#tls ? (options.shutdownTimeout ?? null) : null;
     this.#flow = new WriteFlowControl(loop, this, () => this.#protocol, () => this.getWriteBufferSize());
     this._extra = this.#makeExtra(options.secureContext ?? null);
     if (this.#unixPath === null && typeof socket.setNoDelay === "function") socket.setNoDelay(true);
@@ -105,6 +118,7 @@ export class SocketTransport extends Transport {
     // deliver it once reading starts.
     socket.on("end", this.#onEnd);
     this.#server?._attach(this);
+    loop._track(this);
   }
 
   #makeExtra(secureContext: SecureContext | null): Record<string, unknown> {
@@ -167,7 +181,7 @@ export class SocketTransport extends Transport {
       if (this.#buffered) this.#deliverBuffered(chunk);
       else (protocol as unknown as { dataReceived(d: Buffer): void }).dataReceived(chunk);
     } catch (exc) {
-      this.#fatalError(exc, `Fatal error: protocol.${this.#buffered ? "bufferUpdated" : "dataReceived"}() call failed.`);
+      this.#fatalError(exc, `Fatal error: protocol.${this.#buffered ? "bufferUpdated" : "dataReceived"}() call failed.`, true);
     }
   });
 
@@ -198,7 +212,7 @@ export class SocketTransport extends Transport {
     try {
       keepOpen = (this.#protocol as { eofReceived?(): unknown }).eofReceived?.();
     } catch (exc) {
-      this.#fatalError(exc, "Fatal error: protocol.eofReceived() call failed.");
+      this.#fatalError(exc, "Fatal error: protocol.eofReceived() call failed.", true);
       return;
     }
     if (keepOpen && this.#tls) {
@@ -218,7 +232,14 @@ export class SocketTransport extends Transport {
   });
 
   #onFinish = outsideFrame((): void => {
-    if (this.#closeWhenFlushed && this.#connLost === 0) this.#forceClose(null);
+    if (!this.#closeWhenFlushed || this.#connLost !== 0) return;
+    if (this.#tls && !this.#socket.readableEnded) {
+      // close_notify is out: wait for the peer's (Node then closes the socket: 'close'),
+      // dropping what arrives before it, as asyncio does. The shutdown timer bounds the wait.
+      this.#socket.resume();
+      return;
+    }
+    this.#forceClose(null);
   });
 
   #onMarker = (): void => {
@@ -241,8 +262,9 @@ export class SocketTransport extends Transport {
 
   // ---------------------------------------------------------------- closing
 
-  #fatalError(exc: unknown, message: string): void {
-    if (!isSystemError(exc) || this.#loop.getDebug()) {
+  /** `fromProtocol`: a protocol callback threw `exc` (else it is the socket's own error). */
+  #fatalError(exc: unknown, message: string, fromProtocol = false): void {
+    if (reportsFatal(this.#loop, exc, fromProtocol)) {
       this.#loop.callExceptionHandler({ message, exception: exc, transport: this, protocol: this.#protocol });
     }
     this.#forceClose(exc instanceof Error ? exc : new Error(String(exc)));
@@ -252,8 +274,24 @@ export class SocketTransport extends Transport {
     if (this.#connLost !== 0 || this.#upgraded) return;
     this.#connLost++;
     this.#closing = true;
+    this.#shutdownTimer?.cancel();
+    this.#shutdownTimer = null;
     this.#socket.destroy();
+    this.#loop._untrack(this);
     schedule(this.#loop, () => this.#callConnectionLost(exc));
+  }
+
+  /** @internal The loop closes: destroy the socket; the protocol hears nothing more. */
+  _closeForLoop(): boolean {
+    if (this.#connLost !== 0 || this.#upgraded) return false;
+    const leftOpen = !this.#closing;
+    this.#connLost++;
+    this.#closing = true;
+    this.#shutdownTimer = null; // the closed loop dropped its timers
+    this.#socket.destroy();
+    this.#server?._detach(this);
+    this.#server = null;
+    return leftOpen;
   }
 
   #callConnectionLost(exc: Error | null): void {
@@ -275,7 +313,22 @@ export class SocketTransport extends Transport {
       return;
     }
     this.#closeWhenFlushed = true;
+    this.#armShutdownTimer();
     if (!socket.writableEnded) socket.end();
+  }
+
+  /**
+   * TLS: a close not done after the shutdown timeout (the peer does not read, or does not
+   * answer close_notify) aborts the socket; `connectionLost` gets a `TimeoutError`, as
+   * asyncio's `_check_shutdown_timeout` does.
+   */
+  #armShutdownTimer(): void {
+    const timeout = this.#shutdownTimeout;
+    if (timeout === null || this.#shutdownTimer !== null || this.#loop.isClosed()) return;
+    this.#shutdownTimer = this.#loop.callLater(timeout, () => {
+      this.#shutdownTimer = null;
+      this.#forceClose(new TimeoutError("SSL shutdown timed out"));
+    });
   }
 
   override abort(): void {
@@ -405,6 +458,7 @@ export class SocketTransport extends Transport {
     socket.off("finish", this.#onFinish);
     this.#upgraded = true;
     this.#closing = true;
+    this.#loop._untrack(this);
     return socket;
   }
 

@@ -9,6 +9,7 @@
  * as if that task ran it (`currentTask()`, the waiters it records). Transports call protocols
  * as the loop does: outside any task.
  */
+import { constants } from "node:os";
 import type { EventLoop } from "../events/loop.js";
 import type { ReadyItem } from "../events/handles.js";
 import { _runOutsideFrame, frameStorage } from "../events/running.js";
@@ -51,10 +52,6 @@ class LoopCallback implements ReadyItem {
 }
 
 /**
- * Runs `fn` in the loop's next iteration (asyncio's `call_soon`), with no context; at once
- * when the loop is closed, so a transport's last callbacks are never lost.
- */
-/**
  * Calls a protocol callback (`call`); an error it throws goes to the loop's exception handler
  * with the transport and protocol, as asyncio reports it. Never throws.
  */
@@ -77,9 +74,13 @@ export function callProtocol(
   }
 }
 
+/**
+ * Runs `fn` in the loop's next iteration (asyncio's `call_soon`), with no context. Nothing
+ * runs once the loop is closed: `loop.close()` closed the transports it made, and their
+ * protocols hear nothing more.
+ */
 export function schedule(loop: EventLoop, fn: () => void): void {
-  if (loop.isClosed()) new LoopCallback(loop, fn)._run();
-  else loop._enqueue(new LoopCallback(loop, fn));
+  loop._enqueue(new LoopCallback(loop, fn));
 }
 
 /** The bytes of `data` (a `Buffer`, any `Uint8Array`, or a string sent as UTF-8). */
@@ -95,6 +96,16 @@ export function toBuffer(data: unknown, what: string): Buffer {
 /** True for Node's system and library errors (`ECONNRESET`, `EPIPE`, `ERR_SSL_…`): they carry a string `code`. */
 export function isSystemError(error: unknown): boolean {
   return error instanceof Error && typeof (error as { code?: unknown }).code === "string";
+}
+
+/**
+ * Whether a transport hands a fatal error to the exception handler. An error a protocol
+ * callback threw always (whatever it carries: a Node API error thrown by user code has a
+ * string `code` too); the transport's own I/O errors (`ECONNRESET`, `EPIPE`…) only in debug
+ * mode, as asyncio does not report `OSError`s.
+ */
+export function reportsFatal(loop: EventLoop, exc: unknown, fromProtocol: boolean): boolean {
+  return fromProtocol || !isSystemError(exc) || loop.getDebug();
 }
 
 /** A Node-style error with a `code`. */
@@ -138,4 +149,57 @@ export function checkTimeout(name: string, value: unknown, fallback: number): nu
     throw new RangeError(`\`${name}\` must be a positive number of seconds, got ${describe(value)}`);
   }
   return value;
+}
+
+/**
+ * The size of `sun_path` in `struct sockaddr_un` on this platform (108 bytes on Linux, 104 on
+ * macOS and the BSDs), or `null` where it is not known.
+ */
+export function unixPathSize(platform: NodeJS.Platform = process.platform): number | null {
+  switch (platform) {
+    case "linux":
+    case "android":
+    case "sunos":
+      return 108;
+    case "darwin":
+    case "freebsd":
+    case "openbsd":
+    case "netbsd":
+      return 104;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Refuses a Unix socket path the kernel would silently truncate (a connect would reach another
+ * socket, a bind would leave a file under the truncated name): an `Error` with
+ * `code: "ENAMETOOLONG"` naming the limit, as CPython's `OSError: AF_UNIX path too long`. The
+ * limit counts UTF-8 bytes: `sun_path` less its terminating NUL, or all of it for a name in
+ * Linux's abstract namespace (a leading NUL). A NUL anywhere else is a `RangeError`.
+ */
+export function checkUnixPath(path: string, syscall: string): void {
+  const nul = path.indexOf("\0", 1);
+  if (nul !== -1) {
+    throw new RangeError(
+      `\`path\` must not contain a NUL byte (one is allowed only first, for Linux's abstract namespace), got one at index ${nul}`,
+    );
+  }
+  const size = unixPathSize();
+  if (size === null) return;
+  const bytes = Buffer.byteLength(path, "utf8");
+  const abstract = path.startsWith("\0");
+  const limit = abstract ? size : size - 1;
+  if (bytes <= limit) return;
+  const room = abstract
+    ? `a name in the abstract namespace may fill all ${size} bytes of sun_path, its leading NUL included`
+    : `sun_path holds ${size} bytes with the terminating NUL`;
+  const error = new Error(
+    `AF_UNIX path too long: ${bytes} bytes; the limit on ${process.platform} is ${limit} bytes (${room})`,
+  ) as CodedError & { errno: number; syscall: string; path: string };
+  error.code = "ENAMETOOLONG";
+  error.errno = -(constants.errno.ENAMETOOLONG ?? 36);
+  error.syscall = syscall;
+  error.path = path;
+  throw error;
 }

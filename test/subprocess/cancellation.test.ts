@@ -36,7 +36,7 @@ async function reap(proc: Process): Promise<void> {
   await proc.wait();
 }
 
-describe("cancelling wait() (asyncio's behaviour)", { timeout: 20_000 }, () => {
+describe("cancelling wait() (asyncio's behaviour)", { timeout: 120_000 }, () => {
   // CPython: test_subprocess.py test_cancel_process_wait (Issue #23140)
   it("the waiting task gets CancelledError; the child keeps running", async () => {
     await runSub(async (messages) => {
@@ -70,7 +70,7 @@ describe("cancelling wait() (asyncio's behaviour)", { timeout: 20_000 }, () => {
   });
 });
 
-describe("cancelling communicate() (asyncio's behaviour)", { timeout: 20_000 }, () => {
+describe("cancelling communicate() (asyncio's behaviour)", { timeout: 120_000 }, () => {
   it("the output that had arrived stays in the reader for the next read", async () => {
     await runSub(async () => {
       const proc = await createSubprocessExec(NODE, script(PARTIAL_FOREVER), { stdin: PIPE, stdout: PIPE, stderr: PIPE });
@@ -116,7 +116,7 @@ describe("cancelling communicate() (asyncio's behaviour)", { timeout: 20_000 }, 
   });
 });
 
-describe("killOnCancel", { timeout: 20_000 }, () => {
+describe("killOnCancel", { timeout: 120_000 }, () => {
   it("cancelling wait() terminates the child and waits for it before CancelledError", async () => {
     await runSub(async () => {
       const proc = await createSubprocessExec(NODE, BLOCKED, { stdout: PIPE, killOnCancel: true });

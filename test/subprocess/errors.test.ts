@@ -19,7 +19,7 @@ import { CAT, NODE, errorOf, runSub } from "./support.js";
 
 type Coded = Error & { code?: string; syscall?: string; path?: string; cause?: unknown };
 
-describe("a program that cannot be started", { timeout: 20_000 }, () => {
+describe("a program that cannot be started", { timeout: 120_000 }, () => {
   it("ENOENT: rejects with an error that names the program and keeps Node's code", async () => {
     await runSub(async (messages) => {
       const error = (await errorOf(createSubprocessExec("no-such-program-asyncio-ts", ["x"], { stdout: PIPE }))) as Coded;
@@ -107,7 +107,7 @@ describe("bad arguments", () => {
     ["a limit of 0", () => createSubprocessExec(NODE, [], { limit: 0 }), RangeError, /`limit` must be > 0, got 0/],
     ["a negative grace period", () => createSubprocessExec(NODE, [], { killOnCancel: -1 }), RangeError, /`killOnCancel` must be a boolean or a grace period >= 0/],
     ["a grace period that is not a number", () => createSubprocessExec(NODE, [], { killOnCancel: "5" as never }), TypeError, /`killOnCancel`/],
-    ["an unknown option", () => createSubprocessExec(NODE, [], { stdot: PIPE } as never), TypeError, /unknown option `stdot`; known options: stdin, stdout/],
+    ["an unknown option", () => createSubprocessExec(NODE, [], { stdot: PIPE } as never), TypeError, /unknown option `stdot` \(did you mean `stdout`\?\); known options: stdin, stdout/],
     ["text mode (asyncio refuses it too)", () => createSubprocessExec(NODE, [], { encoding: "utf-8" } as never), TypeError, /`encoding`.*decode them yourself/],
     ["text mode for a shell", () => createSubprocessShell("true", { text: true } as never), TypeError, /`text`/],
     ["argv0 for a shell", () => createSubprocessShell("true", { argv0: "x" } as never), TypeError, /`argv0`/],

@@ -33,7 +33,7 @@ const SIGHUP = osConstants.signals.SIGHUP;
 /** Prints the length of its stdin (CPython's `print(len(sys.stdin.read()))`). */
 const LEN_OF_STDIN = script("let n = 0; process.stdin.on('data', (d) => n += d.length).on('end', () => console.log(n))");
 
-describe("createSubprocessExec", { timeout: 20_000 }, () => {
+describe("createSubprocessExec", { timeout: 120_000 }, () => {
   // CPython: test_subprocess.py test_stdin_stdout
   it("pipes stdin and stdout as a StreamWriter and a StreamReader", async () => {
     await runSub(async () => {
@@ -349,7 +349,7 @@ describe("createSubprocessExec", { timeout: 20_000 }, () => {
   });
 });
 
-describe("returncode and signals", { timeout: 20_000 }, () => {
+describe("returncode and signals", { timeout: 120_000 }, () => {
   it("returncode is null while the child runs, then its exit code", async () => {
     await runSub(async () => {
       const proc = await createSubprocessExec(NODE, script("setTimeout(() => process.exit(42), 50)"));
@@ -431,7 +431,7 @@ describe("returncode and signals", { timeout: 20_000 }, () => {
   });
 });
 
-describe("createSubprocessShell", { timeout: 20_000 }, () => {
+describe("createSubprocessShell", { timeout: 120_000 }, () => {
   // CPython: test_subprocess.py test_shell
   it("returns the shell's exit code", async () => {
     await runSub(async () => {
@@ -476,7 +476,7 @@ describe("createSubprocessShell", { timeout: 20_000 }, () => {
   });
 });
 
-describe("broken pipes", { timeout: 20_000 }, () => {
+describe("broken pipes", { timeout: 120_000 }, () => {
   // CPython: test_subprocess.py test_stdin_broken_pipe
   it("drain() raises EPIPE (or ECONNRESET) once the child is gone without reading", async () => {
     await runSub(async () => {
@@ -519,7 +519,7 @@ describe("broken pipes", { timeout: 20_000 }, () => {
   });
 });
 
-describe("cancellation of createSubprocessExec", { timeout: 20_000 }, () => {
+describe("cancellation of createSubprocessExec", { timeout: 120_000 }, () => {
   // CPython: test_subprocess.py test_cancel_make_subprocess_transport_exec
   it("cancelled while starting, it rejects with CancelledError and leaves no child", async () => {
     await runSub(async (messages) => {

@@ -38,7 +38,7 @@ function stdinOf(transport: SubprocessTransport): WriteTransport {
   return pipe as WriteTransport;
 }
 
-describe("loop.subprocessExec", { timeout: 20_000 }, () => {
+describe("loop.subprocessExec", { timeout: 120_000 }, () => {
   // CPython: test_events.py test_subprocess_exec
   it("resolves once connectionMade ran; closing the transport kills the child", async () => {
     await runSub(async (messages) => {
@@ -246,7 +246,7 @@ describe("loop.subprocessExec", { timeout: 20_000 }, () => {
   });
 });
 
-describe("the order of the protocol callbacks", { timeout: 20_000 }, () => {
+describe("the order of the protocol callbacks", { timeout: 120_000 }, () => {
   // CPython: test_subprocess.py test_subprocess_protocol_events (gh-108973)
   it("every callback comes; per pipe, data before its close", async () => {
     await runSub(async () => {
@@ -297,7 +297,7 @@ describe("the order of the protocol callbacks", { timeout: 20_000 }, () => {
   });
 });
 
-describe("loop.subprocessShell", { timeout: 20_000 }, () => {
+describe("loop.subprocessShell", { timeout: 120_000 }, () => {
   // CPython: test_events.py test_subprocess_shell
   it("runs a command line; its pipes close once it exits", async () => {
     await runSub(async () => {
@@ -350,7 +350,7 @@ describe("loop.subprocessShell", { timeout: 20_000 }, () => {
   });
 });
 
-describe("the pipe transports", { timeout: 20_000 }, () => {
+describe("the pipe transports", { timeout: 120_000 }, () => {
   it("stdin's flow control pauses and resumes the protocol around its water marks", async () => {
     await runSub(async () => {
       const calls: string[] = [];

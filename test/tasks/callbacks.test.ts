@@ -412,7 +412,7 @@ describe("taskPerCall", () => {
   it("refuses options that are not an object, and a name that is not a string", () => {
     assert.throws(
       () => taskPerCall(async () => {}, 5 as never),
-      (e: unknown) => e instanceof TypeError && /`options` must be an options object/.test(e.message),
+      (e: unknown) => e instanceof TypeError && /`options` of taskPerCall\(\) must be an options object/.test(e.message),
     );
     for (const name of [1, null, Symbol("x"), {}]) {
       assert.throws(

@@ -224,7 +224,7 @@ describe("createTask", () => {
 
   it("rejects options that are not an object with a TypeError naming them", async () => {
     await runTest(async () => {
-      assert.throws(() => createTask(async () => 1, 5 as never), /`options` must be an options object/);
+      assert.throws(() => createTask(async () => 1, 5 as never), /`options` of createTask\(\) must be an options object/);
     });
   });
 

@@ -1,0 +1,30 @@
+// A short soak of a streams echo server in its own process (bench/soak.ts, which `npm run soak`
+// runs for 60 s with 1,000 clients): 200 loopback clients reset, half-close, stall, flood and
+// behave for 10 s while a probe sends a line every 250 ms. Only exact facts are asserted: every
+// probe was answered, every echo checked was right, and once everything closed the server
+// process has its start-up descriptors again (polled for up to 10 s). No timing, no memory.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { describe, it } from "node:test";
+import { runSoak } from "../../bench/soak.js";
+
+describe("soak", () => {
+  const name = "a streams echo server under 200 misbehaving clients for 10 s answers every probe and gives back its descriptors";
+  it(name, { timeout: 180_000 }, async () => {
+    // Niceness 10: on a busy machine the other test files come first.
+    const report = await runSoak({ seconds: 10, clients: 200, probeTimeout: 10, fdTimeout: 10, niceness: 10 });
+    const summary = JSON.stringify(report);
+
+    assert.ok(report.connections > report.clients, summary);
+    assert.ok(report.probes.answered > 0, summary);
+    assert.equal(report.probes.failed, 0, `probes failed: ${report.probes.failures.join("; ")}`);
+    assert.equal(report.echoMismatches, 0, summary);
+    assert.equal(report.server.open, 0, summary);
+
+    if (!existsSync("/proc/self/fd")) return;
+    assert.ok(report.fds !== null, summary);
+    // After server.close() and closeClients(): the descriptors of start-up, less the listening socket.
+    assert.equal(report.fds.end, report.fds.expectedEnd, summary);
+    assert.equal(report.fds.expectedEnd, report.fds.baseline - report.fds.listeners);
+  });
+});
