@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { URL, fileURLToPath } from "node:url";
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -21,7 +22,8 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(", ")}`);
   process.exit(1);
 }
-const reporter = process.env.CI ? "spec" : "dot";
+// node's "dot" reporter ("spec" when CI is set), with todo tests listed apart: see test-reporter.mjs.
+const reporter = fileURLToPath(new URL("test-reporter.mjs", import.meta.url));
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--expose-gc", "--test", "--test-concurrency=2", `--test-reporter=${reporter}`, ...files],

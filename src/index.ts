@@ -64,6 +64,7 @@ export {
 // Combinators
 export {
   type AsCompleted,
+  type AsCompletedItem,
   type AsCompletedOptions,
   asCompleted,
 } from "./combinators/as-completed.js";
@@ -117,6 +118,16 @@ export { BoundedSemaphore, Semaphore } from "./locks/semaphore.js";
 
 // Queues (src/queues.ts)
 export { LifoQueue, PriorityQueue, type PriorityQueueOptions, Queue } from "./queues.js";
+
+// The loop methods that live outside `events/loop.ts` (`loop.createConnection`…,
+// `loop.subprocessExec`…): these side-effect imports install them on `EventLoop.prototype`, and,
+// kept as they are in `dist/index.d.ts`, bring their declaration merging (`declare module`) into
+// the types every user of the package sees. Without them a module reached only through an
+// import the declarations drop (a value used inside a function) would take its methods with it,
+// as `loop.subprocessExec` once was. scripts/check-package.mjs type-checks both against the
+// packed package.
+import "./transports/loop-methods.js";
+import "./subprocess/loop-methods.js";
 
 // Streams, transports and protocols (src/streams/, src/transports/)
 export { type ClientConnectedCallback, StreamReaderProtocol } from "./streams/protocol.js";

@@ -30,14 +30,31 @@ export interface AsCompletedOptions {
   timeout?: number | null;
 }
 
+const AS_COMPLETED_KEYS = ["timeout"] as const satisfies readonly (keyof AsCompletedOptions)[];
+
+/**
+ * What `for await` over {@link asCompleted} gives: the completed awaitable itself, as passed in
+ * (a future, task or promise) or the task made for a thunk or coroutine, typed with its `then`
+ * hidden (`then: never`). It is done: read a future or task with `result()`. To await it (a
+ * promise passed in) or hand it on, widen it first: `const task: Task<T> = item`.
+ *
+ * WHY `then` is hidden: TypeScript types the variable of `for await` as the *awaited* type of
+ * what the async iterator yields (`Task<string>` would come out as `string`), though the loop
+ * never awaits the values at run time; TypeScript 5.9 and 6.0 even do it only sometimes,
+ * depending on which loop over the same type was checked first. Only a value whose type is not
+ * thenable comes out of `for await` as itself. The object keeps its `then` at run time.
+ */
+export type AsCompletedItem<A> = WaitItem<A> & { readonly then: never };
+
 /**
  * What `asCompleted` returns. Iterate it synchronously for lazy coroutines that resolve to
  * the results in completion order, or with `for await` for the awaitables themselves as they
- * complete. Iterating it again after a `break` resumes where it stopped.
+ * complete ({@link AsCompletedItem}). Iterating it again after a `break` resumes where it
+ * stopped.
  */
 export interface AsCompleted<A>
   extends Iterable<Coroutine<AwaitableResult<A>>>,
-    AsyncIterable<WaitItem<A>> {}
+    AsyncIterable<AsCompletedItem<A>> {}
 
 const TIMED_OUT = Symbol("timed out");
 
@@ -87,15 +104,15 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
     };
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<WaitItem<A>> {
+  [Symbol.asyncIterator](): AsyncIterator<AsCompletedItem<A>> {
     return {
-      next: async (): Promise<IteratorResult<WaitItem<A>>> => {
+      next: async (): Promise<IteratorResult<AsCompletedItem<A>>> => {
         if (this.#left === 0) return { done: true, value: undefined };
         this.#left--;
         const { future } = await this.#next();
-        return { done: false, value: this.#keys.get(future) as WaitItem<A> };
+        return { done: false, value: this.#keys.get(future) as AsCompletedItem<A> };
       },
-      return: async (): Promise<IteratorResult<WaitItem<A>>> => {
+      return: async (): Promise<IteratorResult<AsCompletedItem<A>>> => {
         this.#detach();
         return { done: true, value: undefined };
       },
@@ -211,7 +228,7 @@ export function asCompleted<A extends Awaitable<unknown>>(
   if (aws === null || typeof (aws as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function") {
     throw new TypeError(`\`aws\` must be an iterable of awaitables, got ${describe(aws)}`);
   }
-  checkOptions("options", options);
+  checkOptions("asCompleted()", options, AS_COMPLETED_KEYS);
   const timeout = checkOptionalDelay("timeout", options.timeout);
   const list = Array.from(new Set(aws));
   list.forEach((aw, i) => checkAwaitable(`asCompleted(): element ${i} of \`aws\``, aw));

@@ -3,6 +3,7 @@
 // `@ts-expect-error` line must not compile.
 import {
   type AsCompleted,
+  type AsCompletedItem,
   type Coroutine,
   type Future,
   type GatheringFuture,
@@ -171,7 +172,9 @@ export async function asCompletedTypes(): Promise<void> {
     expectType<Equal<typeof value, number | string>>(value);
   }
   for await (const done of it) {
-    expectType<Equal<typeof done, Task<number> | Task<string>>>(done);
+    expectType<Equal<typeof done, AsCompletedItem<Task<number>> | AsCompletedItem<Task<string>>>>(done);
+    const widened: Task<number> | Task<string> = done; // the task itself (see ./as-completed.ts)
+    void widened;
   }
   // @ts-expect-error the timeout is a number of seconds
   asCompleted([task], { timeout: "1" });
