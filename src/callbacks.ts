@@ -56,7 +56,7 @@ const TASK_PER_CALL_KEYS = ["name"] as const satisfies readonly (keyof TaskPerCa
  * **Errors**: an error that escapes `fn` fails its task. Nobody awaits the task when Node calls
  * the wrapper (Node drops the returned Task), so the error goes to the loop's exception handler
  * as any unretrieved task error does: "Task exception was never retrieved", when the task is
- * garbage-collected, which may be late. Catch errors inside `fn` to answer them (a 500), or
+ * garbage-collected or, at the latest, when the loop closes. Catch errors inside `fn` to answer them (a 500), or
  * await the returned task when you call the wrapper yourself.
  *
  * **Cancellation**: each task is independent of the task that created the resource and of the

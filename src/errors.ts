@@ -9,6 +9,8 @@
  * @module
  */
 
+import { inspectCustom } from "./internal/inspect.js";
+
 const BRAND = Symbol.for("asyncio-ts.error");
 
 type Branded = { [BRAND]?: string };
@@ -33,6 +35,11 @@ function brandClass(cls: abstract new (...args: never[]) => Error, name: string)
   });
 }
 
+/** The task the next `CancelledError` made is delivered to (see `_makeCancelledError`). */
+let nextTask: string | number | undefined;
+/** Reads a `CancelledError`'s private task (`undefined` for one from another copy). */
+let taskOf: (error: CancelledError) => string | number | undefined;
+
 /**
  * The operation was cancelled: thrown into a task's code at the `await` where
  * `task.cancel(msg)` reached it. `message` is the `msg` given to `cancel()` (`""` without one).
@@ -45,21 +52,76 @@ function brandClass(cls: abstract new (...args: never[]) => Error, name: string)
  * asyncio: `asyncio.CancelledError` (a `BaseException`, so `except Exception` skips it; JS has
  * no such split).
  */
-export class CancelledError extends Error {}
+export class CancelledError extends Error {
+  /**
+   * The task the loop delivered this cancellation to: its name, or its number for a default
+   * `Task-N` name (so that a cancel makes no string); `undefined` for an error made by user
+   * code or one that reached no task. Private: it shows in no printout or comparison.
+   */
+  readonly #task: string | number | undefined = nextTask;
+
+  static {
+    taskOf = (error) => (#task in error ? error.#task : undefined);
+  }
+
+  /**
+   * What Node's `util.inspect` (`console.log(e)`) prints for it: `message` is only the `msg`
+   * given to `cancel()`, usually empty, so this also says which task was cancelled and what to
+   * do about it. Computed when printed: a cancel makes no string.
+   */
+  [inspectCustom](_depth: number, _options: unknown, inspect?: (value: unknown) => string): string {
+    let text = `${this.name}: ${describeCancellation(this)}`;
+    const stack = typeof this.stack === "string" ? this.stack : "";
+    const frames = stack.indexOf("\n    at ");
+    if (frames >= 0) text += stack.slice(frames);
+    if (this.cause !== undefined) {
+      const cause = inspect === undefined ? String(this.cause) : inspect(this.cause);
+      text += ` {\n  [cause]: ${cause.split("\n").join("\n  ")}\n}`;
+    }
+    return text;
+  }
+}
+
+/** A cancellation as a person should read it: who was cancelled, and what to do. */
+function describeCancellation(error: CancelledError): string {
+  const task = taskOf(error);
+  const who =
+    task === undefined ? "the operation" : `task '${typeof task === "number" ? `Task-${task}` : task}'`;
+  const hint = `${who} was cancelled (by cancel(), a timeout, or Ctrl-C); catch it only to clean up and re-throw`;
+  return error.message === "" ? hint : `${error.message} — ${hint}`;
+}
 
 /**
- * @internal A `CancelledError` made by the loop to deliver a cancellation. It has no stack
- * trace: one captured there would show only the loop's own frames (V8 adds no async frames to
- * an error made in a loop callback), and capturing it was most of the cost of a cancel.
+ * @internal A `CancelledError` made by the loop to deliver a cancellation (to `task`: its name,
+ * or its number). It has no stack trace: one captured there would show only the loop's own
+ * frames (V8 adds no async frames to an error made in a loop callback), and capturing it was
+ * most of the cost of a cancel.
  */
-export function _makeCancelledError(message: string): CancelledError {
+export function _makeCancelledError(message: string, task?: string | number): CancelledError {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
+  nextTask = task;
   try {
     return new CancelledError(message);
   } finally {
     Error.stackTraceLimit = limit;
+    nextTask = undefined;
   }
+}
+
+/**
+ * @internal A cancellation leaves the loop to the code that ran it (`runUntilComplete`, so
+ * `run()`): write the description into its `stack`, which is what Node prints for an uncaught
+ * error (it does not call `util.inspect.custom` there). Only for an error the loop made (no
+ * frames) or delivered to a task; done once, when it leaves, never per cancel.
+ */
+export function _describeEscapingCancellation(error: CancelledError): void {
+  const stack = typeof error.stack === "string" ? error.stack : "";
+  const frames = stack.indexOf("\n    at ");
+  if (frames >= 0 && taskOf(error) === undefined) return;
+  const header = `${error.name}: ${describeCancellation(error)}`;
+  if (stack.startsWith(header)) return;
+  error.stack = frames >= 0 ? header + stack.slice(frames) : header;
 }
 
 /**

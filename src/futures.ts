@@ -39,23 +39,40 @@ export interface Chained<T> extends PromiseLike<T> {
 
 const FUTURE_BRAND = Symbol.for("asyncio-ts.future");
 
-/** An error a failed future has not yet handed to anyone; reported when the future is collected. */
-interface Unretrieved {
+/**
+ * @internal An error a failed future has not yet handed to anyone. It is reported once, as
+ * "… exception was never retrieved": when the future is garbage-collected unread (the
+ * FinalizationRegistry below), or, for a future still alive then, when its loop closes (the
+ * loop keeps these records, never the futures, so that a future can still be collected).
+ */
+export interface Unretrieved {
   readonly loop: EventLoop;
   /** The failing task's context: the handler runs in it. */
   readonly context: Context | null;
   readonly exception: unknown;
   readonly description: string;
   readonly kind: string;
+  /** Reported already (by the collector or by the loop's close): never again. */
+  reported: boolean;
 }
 
-const unretrieved = new FinalizationRegistry<Unretrieved>((held) => {
+/**
+ * @internal Reports `held` through its loop's exception handler, unless it was reported
+ * already; the loop forgets it. The collector's callback, and `EventLoop.close()` for what is
+ * left.
+ */
+export function _reportUnretrieved(held: Unretrieved): void {
+  if (held.reported) return;
+  held.reported = true;
+  held.loop._unretrieved.delete(held);
   held.loop._callExceptionHandlerIn(held.context, {
     message: `${held.kind} exception was never retrieved`,
     exception: held.exception,
     future: held.description,
   });
-});
+}
+
+const unretrieved = new FinalizationRegistry<Unretrieved>(_reportUnretrieved);
 
 const functionSource = Function.prototype.toString;
 
@@ -154,7 +171,7 @@ export class AwaitRecord implements ReadyItem, Chained<unknown> {
       if (marked !== null) {
         this._cancelOnRun = null;
         task._cancelDelivered = true;
-        error = _makeCancelledError(marked);
+        error = _makeCancelledError(marked, task._name ?? task._id);
       } else {
         task._mustCancel = false;
         error = task._makeCancelledError();
@@ -163,14 +180,23 @@ export class AwaitRecord implements ReadyItem, Chained<unknown> {
       this._settle(false, error);
       return;
     }
-    this._deliver();
+    this._deliver(task);
   }
 
-  /** Settles the awaiting code with the future's outcome. */
-  _deliver(): void {
+  /**
+   * Settles the awaiting code with the future's outcome. `task`, when known, is the task the
+   * await was made in: a cancellation delivered to it because it is being cancelled names it.
+   */
+  _deliver(task: Task<unknown> | null = null): void {
     const future = this._future;
     if (future._state === "cancelled") {
-      this._settle(false, future._makeCancelledError());
+      // A task being cancelled is named in the error (its code gets it: this is its cancel).
+      this._settle(
+        false,
+        future._makeCancelledError(
+          task !== null && task._numCancelsRequested > 0 ? (task._name ?? task._id) : undefined,
+        ),
+      );
     } else if (future._hasException) {
       future._markRetrieved();
       this._settle(false, future._exception);
@@ -319,8 +345,9 @@ function isLoop(value: unknown): value is EventLoop {
  *
  * Futures are not promises: a failed future that nobody awaits does not raise Node's
  * `unhandledRejection` (its error goes to the loop's exception handler when the future is
- * garbage-collected unread), `result()` reads the outcome synchronously, and `cancel()` exists.
- * They are thenables, so `await`, `Promise.all` and `Promise.resolve(fut)` accept them.
+ * garbage-collected unread, at the latest when the loop closes), `result()` reads the outcome
+ * synchronously, and `cancel()` exists. They are thenables, so `await`, `Promise.all` and
+ * `Promise.resolve(fut)` accept them.
  *
  * **Cancellation**: a task awaiting a future that is cancelled gets a `CancelledError` at its
  * `await`; cancelling a task that awaits a future cancels the future.
@@ -337,7 +364,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal */ _cancelledError: CancelledError | null = null;
   /** @internal */ _loop: EventLoop;
-  /** @internal */ _logPending = false;
+  /** @internal The report of an error nobody retrieved yet (see {@link Unretrieved}), or `null`. */
+  _unretrieved: Unretrieved | null = null;
   /** @internal The first callback (most futures have one), then the rest in order. */
   _cb0: CallbackRecord | null = null;
   /** @internal */ _cbs: CallbackRecord[] | null = null;
@@ -425,21 +453,20 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._state = "finished";
     this._exception = exception;
     this._hasException = true;
-    this._logPending = true;
     // V8 keeps an error's raw stack frames, receivers included, until `.stack` is read: read it
     // now, or an error thrown in a task's first step would keep that task alive forever.
     if (exception instanceof Error) void exception.stack;
-    unretrieved.register(
-      this,
-      {
-        loop: this._loop,
-        context: this._reportContext(),
-        exception,
-        description: this.toString(),
-        kind: this._kind(),
-      },
-      this,
-    );
+    const held: Unretrieved = {
+      loop: this._loop,
+      context: this._reportContext(),
+      exception,
+      description: this.toString(),
+      kind: this._kind(),
+      reported: false,
+    };
+    this._unretrieved = held;
+    unretrieved.register(this, held, this);
+    this._loop._unretrieved.add(held);
   }
 
   /**
@@ -663,18 +690,24 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return false;
   }
 
-  /** @internal The error awaiting this future raises when it is cancelled. */
-  _makeCancelledError(): CancelledError {
+  /**
+   * @internal The error awaiting this future raises when it is cancelled; made on first use,
+   * naming `task` (a name, or a number for `Task-N`) when that is the task being cancelled.
+   */
+  _makeCancelledError(task?: string | number): CancelledError {
     if (this._cancelledError === null) {
-      this._cancelledError = _makeCancelledError(this._cancelMessage ?? "");
+      this._cancelledError = _makeCancelledError(this._cancelMessage ?? "", task);
     }
     return this._cancelledError;
   }
 
-  /** @internal The error was handed to someone: do not report it at collection. */
+  /** @internal The error was handed to someone: do not report it (at collection or close). */
   _markRetrieved(): void {
-    if (this._logPending) {
-      this._logPending = false;
+    const held = this._unretrieved;
+    if (held !== null) {
+      this._unretrieved = null;
+      held.reported = true;
+      held.loop._unretrieved.delete(held);
       unretrieved.unregister(this);
     }
   }

@@ -74,6 +74,7 @@ export {
   type GatherSettled,
   GatheringFuture,
   gather,
+  gatherAll,
 } from "./combinators/gather.js";
 export { any, race } from "./combinators/race.js";
 export { shield } from "./combinators/shield.js";

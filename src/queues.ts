@@ -29,6 +29,7 @@
 import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
 import type { ReadyItem } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
+import { _requireRunningLoop } from "./events/running.js";
 import { Future, Waiter } from "./futures.js";
 import { Deque } from "./internal/deque.js";
 import { formatRepr, inspectCustom } from "./internal/inspect.js";
@@ -338,10 +339,13 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    *
    * @throws {QueueShutDown} (as a rejection) when the queue is shut down, before or while
    * waiting.
+   * @throws {RuntimeError} when no loop runs (even when the queue has room): use `putNowait()`
+   * outside the loop.
    *
    * asyncio: `Queue.put(item)`.
    */
   put(item: T): Promise<void> {
+    _requireRunningLoop();
     if (this.#shutdown) return settledError(new QueueShutDown(`put() on a shut-down ${this.toString()}`));
     if (!this.full()) {
       try {
@@ -417,10 +421,13 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    *
    * @throws {QueueShutDown} (as a rejection) when the queue is shut down and empty (or shut
    * down with `immediate`), before or while waiting.
+   * @throws {RuntimeError} when no loop runs (even when an item is there): use `getNowait()`
+   * outside the loop.
    *
    * asyncio: `Queue.get()`.
    */
   get(): Promise<T> {
+    _requireRunningLoop();
     if (this._store.size > 0) {
       try {
         return settledValue(this._dequeue());
@@ -482,11 +489,12 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    * **Cancellation**: cancelling the waiting task stops the waiting; the count of unfinished
    * items is not touched.
    *
-   * @throws {RuntimeError} when it must wait and no loop runs.
+   * @throws {RuntimeError} when no loop runs (even with nothing to wait for).
    *
    * asyncio: `Queue.join()`.
    */
   join(): PromiseLike<void> {
+    _requireRunningLoop();
     if (this.#unfinished === 0) return RESOLVED_VOID;
     const waiting = this.#wait();
     return new Waiter<void>(this.#loop as EventLoop, waiting.joiners, null);
@@ -526,6 +534,8 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    *
    * **Cancellation**: as `get()`: a task cancelled while waiting for the next item takes
    * nothing, and the loop ends with the `CancelledError`.
+   *
+   * Each `next()` throws {@link RuntimeError} when no loop runs, as `get()` does.
    *
    * @example
    * for await (const job of jobs) await handle(job);
@@ -714,6 +724,7 @@ class QueueIterator<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T, undefined>> {
+    _requireRunningLoop();
     const queue = this.#queue;
     if (queue._store.size > 0) {
       // An item is there: one settled promise, as get()'s fast path.

@@ -16,6 +16,7 @@
 import { type Coroutine, isCoroutine } from "./coroutines.js";
 import { type CancelledError, ExceptionGroup, RuntimeError, isCancellation } from "./errors.js";
 import type { EventLoop } from "./events/loop.js";
+import { _requireRunningLoop } from "./events/running.js";
 import { Future } from "./futures.js";
 import { formatRepr, inspectCustom } from "./internal/inspect.js";
 import { CancelScope, runInScope } from "./internal/scope.js";
@@ -236,7 +237,8 @@ export class TaskGroup {
  * `ExceptionGroup` does, and the cancel is re-requested on the task). After `tg.cancel()`
  * the group ends without error; the body's result is then `undefined` if it was interrupted.
  *
- * @throws {RuntimeError} (as a rejection) outside a task.
+ * @throws {RuntimeError} synchronously when no loop runs; (as a rejection) in a running loop
+ * but outside a task.
  *
  * @example
  * const [a, b] = await taskGroup(async (tg) => {
@@ -249,6 +251,7 @@ export class TaskGroup {
  */
 export function taskGroup<T>(body: (tg: TaskGroup) => PromiseLike<T> | T): Promise<T> {
   checkFunction("body", body);
+  _requireRunningLoop();
   // The body and the exit run in the group's scope: its cancels reach their awaits only.
   return runInScope(new TaskGroup(), body, runBody);
 }

@@ -19,14 +19,14 @@
  * - `_numCancelsRequested` counts `cancel()` calls minus `uncancel()` calls; `uncancel()` down
  *   to zero withdraws a cancel not yet delivered (3.13).
  */
-import { fileURLToPath } from "node:url";
 import { Context, currentContext } from "./context.js";
 import { Coroutine, isCoroutine } from "./coroutines.js";
 import { CancelledError, RuntimeError, _makeCancelledError, cancellationOf } from "./errors.js";
 import type { ReadyItem, TimerEntry } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
-import { type Frame, _getRunningLoop, frameStorage, getRunningLoop } from "./events/running.js";
+import { type Frame, frameStorage, getRunningLoop } from "./events/running.js";
 import { type AwaitRecord, Future, TaskFollowRecord, _lastAwaits, _wrapThenable, isFuture } from "./futures.js";
+import { _userCallSite } from "./internal/callsite.js";
 import type { CancelScope } from "./internal/scope.js";
 import { checkDelay, checkOptions, describe, isThenable } from "./internal/validate.js";
 
@@ -66,25 +66,20 @@ let taskCounter = 0;
 /** Debug mode: the tasks whose stuck cancel was reported already (reported once each). */
 const stuckReported = new WeakSet<Task<unknown>>();
 
-/** This library's source folder: stack frames from it are not the user's call site. */
-const LIBRARY_DIR = new URL(".", import.meta.url).href;
-
-/** The first stack frame outside this library: where the user called it from. */
-function userCallSite(): string {
-  const lines = new Error().stack?.split("\n").slice(1) ?? [];
-  const outside = lines.find(
-    (line) => !line.includes(LIBRARY_DIR) && !line.includes(fileURLToPath(LIBRARY_DIR)),
-  );
-  return (outside ?? "").trim();
-}
+/**
+ * @internal Debug mode: where each task was created (the first frame outside the library), for
+ * reports about the task's code (a slow step). Kept beside the tasks: tasks stay small.
+ */
+export const _createdAt = new WeakMap<Task<unknown>, string>();
 
 /** Debug mode: say where a promise that already runs was handed over as if it were lazy. */
 function warnWrappedPromise(loop: EventLoop, op: string): void {
   if (!loop.getDebug()) return;
-  const site = userCallSite();
+  const site = _userCallSite();
   process.emitWarning(
     `${op}() got a promise that is already running: cancelling the result stops the waiting, ` +
-      `not the work. Pass a thunk (() => work()) so the work runs inside the task. ${site}`,
+      `not the work. Pass a thunk (() => work()) so the work runs inside the task` +
+      (site === "" ? "." : `. Called at ${site}`),
     { type: "RuntimeWarning" },
   );
 }
@@ -168,6 +163,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     this._name = name ?? null;
     this._id = ++taskCounter;
     loop._linkTask(this as Task<unknown>);
+    if (loop.getDebug()) _createdAt.set(this as Task<unknown>, _userCallSite());
     if (options?.eagerStart === true && loop.isRunning()) this._run();
     else loop._enqueue(this);
   }
@@ -468,13 +464,18 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     if (more.length === 0) this._waitRecords = null;
   }
 
-  /** @internal A pending task's cancel being delivered; a cancelled task's own error. */
-  override _makeCancelledError(): CancelledError {
+  /**
+   * @internal A pending task's cancel being delivered; a cancelled task's own error. Either
+   * names this task (the argument, meant for an awaiter, is not needed).
+   */
+  override _makeCancelledError(_task?: string | number): CancelledError {
     if (this._state === "pending") {
       this._cancelDelivered = true;
-      return _makeCancelledError(this._cancelMessage ?? "");
+      return _makeCancelledError(this._cancelMessage ?? "", this._name ?? this._id);
     }
-    return super._makeCancelledError();
+    // Cancelled before it started, or before its code saw the cancel: the error names it too.
+    this._cancelledError ??= _makeCancelledError(this._cancelMessage ?? "", this._name ?? this._id);
+    return this._cancelledError;
   }
 
   /** @internal */
@@ -498,7 +499,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     let state = parts.shift() as string;
     // As CPython: a pending task with a cancel requested shows "cancelling" instead.
     if (this._state === "pending" && this._numCancelsRequested > 0) state = "cancelling";
-    const extra: string[] = [`name=${this._nameForRepr()}`, `coro=${describeCoro(this._coro)}`];
+    const extra: string[] = [`name=${this._nameForRepr()}`, `coro=${_describeCoro(this._coro)}`];
     const waitingFor = this._futWaiter;
     if (waitingFor !== null) extra.push(`wait_for=${waitingFor.toString()}`);
     return [state, ...extra, ...parts];
@@ -517,7 +518,8 @@ function cancelAwait(record: AwaitRecord, scope: CancelScope | null, msg: string
   return true;
 }
 
-function describeCoro(coro: unknown): string {
+/** @internal What a task runs, for its repr: the coroutine's or thunk's name. */
+export function _describeCoro(coro: unknown): string {
   if (isCoroutine(coro)) return coro.name;
   if (typeof coro === "function") return coro.name || "anonymous";
   if (isFuture(coro)) return coro._kind();
@@ -601,11 +603,11 @@ export function createTask<T>(coro: Awaitable<T>, options?: TaskOptions): Task<T
  * idiom). A plain async function would already run, in the caller's frame but outside the
  * timeout's scope, so the deadline could not reach its waits. A task is one future: the scope
  * cancels it, and it finishes its cleanup (a condition re-acquires its lock) before the caller
- * sees the `CancelledError`. Without a running loop, `fn` runs as it is (and fails as it must).
+ * sees the `CancelledError`. Without a running loop it throws at once, as every operation that
+ * may wait does.
  */
 export function _asOwnTask<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const loop = _getRunningLoop();
-  if (loop === null) return fn();
+  const loop = getRunningLoop();
   return new InlineTask<T>(fn, { name, context: currentContext(), eagerStart: true }, loop) as unknown as Promise<T>;
 }
 

@@ -152,10 +152,14 @@ export function waitAllTasksBlocked(): Future<void> {
  *
  * **Cancellation**: cancelling the awaiting task ends the wait; the clock has moved already.
  *
- * @throws {RuntimeError} when the running loop is not a `TestLoop`.
+ * @throws {RuntimeError} synchronously when no loop runs; (as a rejection) when the running
+ * loop is not a `TestLoop`.
  */
-export async function advance(seconds: number): Promise<void> {
-  const loop = getRunningLoop();
+export function advance(seconds: number): Promise<void> {
+  return advanceOn(getRunningLoop(), seconds);
+}
+
+async function advanceOn(loop: EventLoop, seconds: number): Promise<void> {
   if (!(loop instanceof TestLoop)) {
     throw new RuntimeError("advance() needs a TestLoop: run the test with runTest()");
   }

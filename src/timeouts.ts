@@ -39,12 +39,21 @@ export class Timeout {
   #task: Task<unknown> | null = null;
   #loop: EventLoop | null = null;
   #cancelling = 0;
+  /** The delay given to `timeout()` or `waitFor()`, until a reschedule; for the error's message. */
+  #delay: number | null;
+  /** Who made the scope, for the error's message: `"timeout"`, `"waitFor() timeout"`, `"timeoutAt()"`. */
+  readonly #label: string;
   /** @internal The scope the body runs in; made on entry. */
   _scope: CancelScope | null = null;
 
-  /** @internal Made by `timeout()` and `timeoutAt()`. */
-  constructor(when: number | null) {
+  /**
+   * @internal Made by `timeout()` (`delay`: the seconds it was given), `timeoutAt()` and
+   * `waitFor()`; `label` names the maker in the `TimeoutError`'s message.
+   */
+  constructor(when: number | null, delay: number | null = null, label = "timeout") {
     this.#when = when;
+    this.#delay = delay;
+    this.#label = label;
   }
 
   /** The deadline, in seconds on the loop's clock (`loop.time()`), or `null` for none. */
@@ -64,6 +73,7 @@ export class Timeout {
       throw new RuntimeError(`Cannot change state of ${this.#state} Timeout`);
     }
     if (when !== null) checkDelay("when", when);
+    if (when !== this.#when) this.#delay = null;
     this.#when = when;
     this.#handle?.cancel();
     this.#handle = null;
@@ -112,10 +122,17 @@ export class Timeout {
     if (task.uncancel() > this.#cancelling) return null; // Someone else cancels too.
     if (threw) {
       const cancelled = cancellationOf(error);
-      return cancelled === null ? null : new TimeoutError("", { cause: cancelled });
+      return cancelled === null ? null : new TimeoutError(this.#expiredMessage(), { cause: cancelled });
     }
     // The body returned after the deadline without reaching a library await: still a timeout.
-    return undelivered ? new TimeoutError("", { cause: new CancelledError() }) : null;
+    return undelivered ? new TimeoutError(this.#expiredMessage(), { cause: new CancelledError() }) : null;
+  }
+
+  /** Which deadline passed: "timeout of 0.2 s expired", "timeoutAt() deadline 12.5 (loop time) expired". */
+  #expiredMessage(): string {
+    if (this.#delay !== null) return `${this.#label} of ${this.#delay} s expired`;
+    const label = this.#label === "timeoutAt()" ? this.#label : `rescheduled ${this.#label}`;
+    return `${label} deadline ${formatWhen(this.#when)} (loop time) expired`;
   }
 
   #onTimeout = (): void => {
@@ -171,7 +188,8 @@ async function runBody<T>(scope: Timeout, body: (scope: Timeout) => PromiseLike<
  * next library await; if it returns first, the scope still raises `TimeoutError`.
  *
  * @throws {TypeError} / {@link RangeError} synchronously for a bad `delay` or `body`.
- * @throws {RuntimeError} (as a rejection) outside a task.
+ * @throws {RuntimeError} synchronously when no loop runs; (as a rejection) in a running loop
+ * but outside a task.
  *
  * @example
  * const page = await timeout(10, () => fetchPage(url));
@@ -185,8 +203,20 @@ export function timeout<T>(
 ): Promise<T> {
   const seconds = checkOptionalDelay("delay", delay);
   checkFunction("body", body);
+  return _timeout(seconds, body, "timeout");
+}
+
+/**
+ * @internal {@link timeout} with `delay` checked, naming its maker (`label`) in the
+ * `TimeoutError`'s message: `waitFor()` is one.
+ */
+export function _timeout<T>(
+  seconds: number | null,
+  body: (scope: Timeout) => PromiseLike<T> | T,
+  label: string,
+): Promise<T> {
   const loop = getRunningLoop();
-  return runInScope(new Timeout(seconds === null ? null : loop.time() + seconds), body, runBody);
+  return runInScope(new Timeout(seconds === null ? null : loop.time() + seconds, seconds, label), body, runBody);
 }
 
 /**
@@ -205,5 +235,5 @@ export function timeoutAt<T>(
   const deadline = checkOptionalDelay("when", when);
   checkFunction("body", body);
   getRunningLoop();
-  return runInScope(new Timeout(deadline), body, runBody);
+  return runInScope(new Timeout(deadline, null, "timeoutAt()"), body, runBody);
 }

@@ -3,6 +3,7 @@
 // The ExceptionGroup tests follow CPython's Lib/test/test_exception_group.py in spirit.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { inspect } from "node:util";
 import {
   BrokenBarrierError,
   CancelledError,
@@ -18,10 +19,15 @@ import {
   RuntimeError,
   TimeoutError,
   cancellationOf,
+  createTask,
+  getRunningLoop,
+  sleep,
+  timeout,
   isCancellation,
   isCancelledError,
   isTimeoutError,
 } from "../src/index.js";
+import { runTest } from "../src/testing.js";
 
 const SIMPLE = [
   ["CancelledError", CancelledError],
@@ -227,5 +233,105 @@ describe("ExceptionGroup", () => {
 
   it("recognises a group of another copy of the library", () => {
     assert.ok(foreignError("ExceptionGroup") instanceof ExceptionGroup);
+  });
+});
+
+describe("a CancelledError says which task was cancelled and what to do", () => {
+  const HINT = "was cancelled (by cancel(), a timeout, or Ctrl-C); catch it only to clean up and re-throw";
+
+  /** The error a task's code got for `cancel(msg)`. */
+  async function cancelledWith(msg?: string, name?: string): Promise<CancelledError> {
+    let caught: unknown;
+    const task = createTask(async () => {
+      try {
+        await sleep(10);
+      } catch (e) {
+        caught = e;
+        throw e;
+      }
+    }, name === undefined ? undefined : { name });
+    await sleep(0);
+    task.cancel(msg);
+    await assert.rejects(async () => {
+      await task;
+    }, CancelledError);
+    assert.ok(caught instanceof CancelledError);
+    return caught;
+  }
+
+  it("keeps the message cancel() was given (empty without one), and names the task where it is printed", async () => {
+    await runTest(async () => {
+      const plain = await cancelledWith(undefined, "worker");
+      assert.equal(plain.message, "");
+      assert.equal(String(plain), "CancelledError");
+      assert.equal(inspect(plain), `CancelledError: task 'worker' ${HINT}`);
+      const withMsg = await cancelledWith("shutting down");
+      assert.equal(withMsg.message, "shutting down");
+      assert.match(inspect(withMsg), new RegExp(`^CancelledError: shutting down — task 'Task-\\d+' ${HINT.replace(/[()]/g, "\\$&")}$`));
+    });
+  });
+
+  it("shows no extra field in a printout or a comparison", async () => {
+    await runTest(async () => {
+      const error = await cancelledWith();
+      assert.deepEqual(Object.keys(error), []);
+      assert.deepEqual(error, new CancelledError());
+      assert.doesNotMatch(inspect(error, { customInspect: false }), /\{/);
+    });
+  });
+
+  it("names the task for a cancel before its first step, and for a deadline's cancel", async () => {
+    await runTest(async () => {
+      const early = createTask(async () => {}, { name: "never-started" });
+      early.cancel();
+      const error = await early.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      assert.equal(inspect(error), `CancelledError: task 'never-started' ${HINT}`);
+      let inner: unknown;
+      await createTask(
+        () =>
+          timeout(0.1, async () => {
+            try {
+              await sleep(1);
+            } catch (e) {
+              inner = e;
+              throw e;
+            }
+          }).catch(() => undefined),
+        { name: "deadline" },
+      );
+      assert.equal(inspect(inner), `CancelledError: task 'deadline' ${HINT}`);
+    });
+  });
+
+  it("a CancelledError made by user code keeps its stack under the hint", () => {
+    const error = new CancelledError("mine");
+    const printed = inspect(error);
+    assert.match(printed, /^CancelledError: mine — the operation was cancelled/);
+    assert.match(printed, /\n {4}at /);
+  });
+
+  it("leaving run(), the description is in its stack, which Node prints for an uncaught error", async () => {
+    const error = await runTest(async () => {
+      const main = createTask(async () => {
+        await sleep(10);
+      }, { name: "inner" });
+      getRunningLoop().callSoon(() => main.cancel());
+      await main;
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof CancelledError);
+    assert.equal(error.message, "");
+    assert.equal(error.stack, `CancelledError: task 'inner' ${HINT}`);
+  });
+
+  it("a TimeoutError says which deadline passed", async () => {
+    await runTest(async () => {
+      await assert.rejects(timeout(0.2, () => sleep(1)), { name: "TimeoutError", message: "timeout of 0.2 s expired" });
+    });
   });
 });

@@ -59,6 +59,7 @@ const INDEX = [
   "eagerTaskFactory",
   "ensureFuture",
   "gather",
+  "gatherAll",
   "getRunningLoop",
   "isCancellation",
   "isCancelledError",

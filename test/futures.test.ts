@@ -8,9 +8,11 @@ import {
   CancelledError,
   Context,
   ContextVar,
+  type ExceptionContext,
   Future,
   InvalidStateError,
   RuntimeError,
+  type Task,
   createTask,
   getRunningLoop,
   isFuture,
@@ -729,6 +731,69 @@ describe("Future exception was never retrieved", () => {
     await runBriefly(loop);
     assert.ok(await collectUntil(() => seen.length > 0), "never reported");
     assert.equal(seen[0]!.message, "Task exception was never retrieved");
+  });
+});
+
+describe("an error nobody retrieved is reported when its loop closes", () => {
+  it("reports a failed future still alive at close, once", () => {
+    const loop = new TestLoop();
+    const seen = captureExceptions(loop);
+    const boom = new Error("kept, never read");
+    const f = new Future(loop);
+    f.setException(boom);
+    assert.equal(seen.length, 0);
+    loop.close();
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.message, "Future exception was never retrieved");
+    assert.equal(seen[0]!.exception, boom);
+    assert.equal(seen[0]!.future, "<Future finished exception=Error('kept, never read')>");
+    loop.close();
+    assert.equal(seen.length, 1, "closing again reports nothing");
+    assert.equal(f.exception(), boom, "the error is still there to read");
+  });
+
+  it("does not report a future retrieved before close, nor one reported at close when it is collected", async () => {
+    const loop = new TestLoop();
+    const seen = captureExceptions(loop);
+    const read = new Future(loop);
+    read.setException(new Error("read"));
+    read.exception();
+    (() => {
+      new Future(loop).setException(new Error("dropped")); // reported at close or at GC: once
+    })();
+    loop.close();
+    await collectGarbage();
+    assert.deepEqual(seen.map((c) => String(c.exception)), ["Error: dropped"]);
+  });
+
+  it("a future collected before close is reported by the collector and not again at close", async () => {
+    const loop = new TestLoop();
+    const seen = captureExceptions(loop);
+    (() => {
+      new Future(loop).setException(new Error("collected"));
+    })();
+    assert.ok(await collectUntil(() => seen.length > 0), "never collected");
+    loop.close();
+    await collectGarbage();
+    assert.deepEqual(seen.map((c) => String(c.exception)), ["Error: collected"]);
+  });
+
+  it("reports a task that failed with nobody awaiting it when run() closes its loop", async () => {
+    const seen: ExceptionContext[] = [];
+    let task: Task<unknown> | null = null;
+    await runTest(async () => {
+      getRunningLoop().setExceptionHandler((_loop, context) => seen.push(context));
+      task = createTask(async function unwatched() {
+        await sleep(0);
+        throw new TypeError("nobody looked");
+      }, { name: "unwatched" });
+      await sleep(1);
+      assert.equal(seen.length, 0, "not before close while the task is alive");
+    });
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.message, "Task exception was never retrieved");
+    assert.match(String(seen[0]!.future), /^<Task finished name='unwatched' coro=unwatched exception=TypeError\('nobody looked'\)>$/);
+    assert.equal((task as Task<unknown> | null)?.done(), true);
   });
 });
 

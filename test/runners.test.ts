@@ -2,7 +2,7 @@
 // Ctrl-C is tested in child processes (test/fixtures/sigint.ts) that send themselves SIGINT:
 // the only tests of the suite that take real time, a few hundred milliseconds each.
 import assert from "node:assert/strict";
-import { spawn as spawnChild } from "node:child_process";
+import { spawn as spawnChild, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import {
@@ -561,6 +561,72 @@ describe("Ctrl-C (SIGINT) while run() runs", () => {
         await sleep(1);
       }, { loopFactory: () => new TestLoop({ autojump: true }) }),
       (e) => e instanceof CancelledError && e.name === "CancelledError",
+    );
+  });
+});
+
+describe("a task that fails with nobody awaiting it", () => {
+  const fixture = fileURLToPath(new URL("./fixtures/reports.ts", import.meta.url));
+
+  /** Runs `scenario` of the fixture; its stderr lines (the reports and the fixture's own). */
+  function scenario(name: string): { lines: string[]; status: number | null } {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "--expose-gc", fixture, name], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    assert.equal(result.stdout, "");
+    return { lines: result.stderr.trim().split("\n"), status: result.status };
+  }
+
+  const REPORT = "Task exception was never retrieved";
+
+  it("is reported before run() resolves (name, error, stack), and the exit status stays 0", () => {
+    const { lines, status } = scenario("unawaited");
+    assert.equal(status, 0, "run() does not change the exit status (as asyncio.run)");
+    const at = lines.indexOf(REPORT);
+    assert.ok(at > 0, lines.join("\n"));
+    assert.ok(at > lines.indexOf("[fixture] main returns") && at < lines.indexOf("[fixture] run resolved"), "reported when the loop closed");
+    assert.match(lines[at + 1] ?? "", /^future: <Task finished name='background' coro=background exception=Error\('background failed'\)>$/);
+    assert.equal(lines[at + 2], "Error: background failed");
+    assert.match(lines[at + 3] ?? "", /^ +at background \(.*reports\.ts:\d+:\d+\)$/);
+    assert.equal(lines.filter((l) => l === REPORT).length, 1);
+  });
+
+  it("is not reported once retrieved", () => {
+    const { lines, status } = scenario("retrieved");
+    assert.equal(status, 0);
+    assert.deepEqual(lines, [
+      "[fixture] retrieved: Error: looked at",
+      "[fixture] main returns",
+      "[fixture] run resolved",
+      "[fixture] exiting",
+    ]);
+  });
+
+  it("collected before the loop closes, is reported once, by the collector", () => {
+    const { lines } = scenario("collected-first");
+    assert.equal(lines.filter((l) => l === REPORT).length, 1, lines.join("\n"));
+    assert.ok(lines.indexOf(REPORT) < lines.indexOf("[fixture] reported before close: 1"), lines.join("\n"));
+  });
+
+  it("collected as the loop closes, is reported once", () => {
+    const { lines } = scenario("collected-at-close");
+    assert.equal(lines.filter((l) => l === REPORT).length, 1, lines.join("\n"));
+    assert.ok(lines.indexOf(REPORT) < lines.indexOf("[fixture] run resolved"), lines.join("\n"));
+  });
+});
+
+describe("a cancellation that escapes run()", () => {
+  it("is printed with the task's name and what to do, though its message is empty", () => {
+    const fixture = fileURLToPath(new URL("./fixtures/reports.ts", import.meta.url));
+    const result = spawnSync(process.execPath, ["--import", "tsx", fixture, "cancelled-main"], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    assert.equal(result.status, 1);
+    assert.match(
+      result.stderr,
+      /CancelledError: task 'main' was cancelled \(by cancel\(\), a timeout, or Ctrl-C\); catch it only to clean up and re-throw/,
     );
   });
 });

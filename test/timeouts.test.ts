@@ -742,3 +742,41 @@ describe("timeout() argument checks", () => {
     assert.throws(() => timeoutAt(1, () => undefined), RuntimeError);
   });
 });
+
+describe("the TimeoutError's message says which deadline passed", () => {
+  it("timeout(delay): the delay", async () => {
+    await runTest(async () => {
+      await assert.rejects(timeout(0.2, () => sleep(1)), { name: "TimeoutError", message: "timeout of 0.2 s expired" });
+    });
+  });
+
+  it("timeoutAt(when): the deadline on the loop's clock", async () => {
+    await runTest(async () => {
+      const when = getRunningLoop().time() + 1.5;
+      await assert.rejects(timeoutAt(when, () => sleep(10)), {
+        name: "TimeoutError",
+        message: "timeoutAt() deadline 1.5 (loop time) expired",
+      });
+    });
+  });
+
+  it("a rescheduled timeout: its new deadline", async () => {
+    await runTest(async () => {
+      await assert.rejects(
+        timeout(10, async (scope) => {
+          scope.reschedule(getRunningLoop().time() + 2);
+          await sleep(10);
+        }),
+        { name: "TimeoutError", message: "rescheduled timeout deadline 2.0 (loop time) expired" },
+      );
+    });
+  });
+
+  it("a body that returns from foreign code after the deadline: the same message", async () => {
+    await runTest(async () => {
+      const loop = getRunningLoop();
+      const foreign = new Promise<string>((resolve) => loop.callLater(2, () => resolve("late")));
+      await assert.rejects(timeout(1, () => foreign), { name: "TimeoutError", message: "timeout of 1 s expired" });
+    });
+  });
+});

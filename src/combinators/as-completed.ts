@@ -67,6 +67,10 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
   readonly #done = new Deque<Future<unknown> | typeof TIMED_OUT>();
   readonly #getters: WaiterQueue<Waiter<void>, void> = new WaiterQueue();
   readonly #deadline: number | null;
+  /** The `timeout` given, for the error's message. */
+  readonly #timeout: number | null;
+  /** How many awaitables were not done when the timeout passed. */
+  #notDone = 0;
   /** asyncio's `_wait_for_one(resolve=True)`: what the plain iterator hands out. */
   readonly #waitForOne: () => Coroutine<unknown>;
   #left: number;
@@ -86,6 +90,7 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
       this.#todo.add(fut);
     }
     this.#left = this.#todo.size;
+    this.#timeout = timeout;
     this.#deadline = this.#todo.size > 0 && timeout !== null ? loop.time() + timeout : null;
     this.#attach();
   }
@@ -131,7 +136,10 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
     const fut = this.#done.shift() as Future<unknown> | typeof TIMED_OUT;
     if (fut === TIMED_OUT) {
       this.#done.unshift(TIMED_OUT); // every later await times out too
-      throw new TimeoutError();
+      const n = this.#notDone;
+      throw new TimeoutError(
+        `asCompleted() timeout of ${this.#timeout} s expired with ${n} awaitable${n === 1 ? "" : "s"} not done`,
+      );
     }
     return { future: fut };
   }
@@ -183,6 +191,7 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
   #onTimeout = (): void => {
     this.#timer = null;
     this.#detach();
+    this.#notDone = this.#todo.size;
     this.#todo.clear();
     this.#done.push(TIMED_OUT);
     this.#getters.wakeAll(undefined);

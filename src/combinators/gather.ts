@@ -125,6 +125,51 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
     if (isPlainObject(aw)) throw misplacedObject(aw, i);
     checkAwaitable(`gather(): argument ${i}`, aw);
   }
+  return gatherList(args, returnExceptions);
+}
+
+/**
+ * `gather` for a collection of any size (an array, a `Set`, a generator…): resolves to the
+ * array of results, in the order given. Spread arguments (`gather(...list)`) overflow the stack
+ * at a few hundred thousand; this takes the collection itself. Same rules as {@link gather}:
+ * thunks and coroutines become tasks, the first error fails it unless `returnExceptions`.
+ *
+ * **Cancellation**: cancelling the returned future (or the task awaiting it) cancels every
+ * child not yet done, as `gather` does.
+ *
+ * @throws {TypeError} synchronously when `aws` is not iterable or an entry is not an awaitable
+ * or a thunk, or for an unknown option.
+ *
+ * @example
+ * const pages = await gatherAll(urls.map((url) => () => fetchPage(url)));
+ *
+ * asyncio: `asyncio.gather(*aws)` over a list.
+ */
+export function gatherAll<T>(
+  aws: Iterable<Awaitable<T>>,
+  options: GatherOptions & { returnExceptions: true },
+): GatheringFuture<(T | Error)[]>;
+export function gatherAll<T>(
+  aws: Iterable<Awaitable<T>>,
+  options?: GatherOptions & { returnExceptions?: false },
+): GatheringFuture<T[]>;
+export function gatherAll<T>(aws: Iterable<Awaitable<T>>, options?: GatherOptions): GatheringFuture<T[] | (T | Error)[]>;
+export function gatherAll(aws: Iterable<unknown>, options?: GatherOptions): GatheringFuture<unknown[]> {
+  checkOptions("gatherAll()", options, GATHER_KEYS);
+  if (aws === null || aws === undefined || typeof (aws as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function" || typeof aws === "string") {
+    throw new TypeError(`gatherAll(): \`aws\` must be an iterable of awaitables or thunks, got ${describe(aws)}`);
+  }
+  const list = Array.isArray(aws) ? aws.slice() : Array.from(aws);
+  for (let i = 0; i < list.length; i++) {
+    const aw = list[i];
+    if (typeof aw === "function" || isThenable(aw)) continue;
+    checkAwaitable(`gatherAll(): entry ${i}`, aw);
+  }
+  return gatherList(list, options?.returnExceptions === true);
+}
+
+/** The work of `gather` and `gatherAll`: `args` are checked awaitables and thunks. */
+function gatherList(args: unknown[], returnExceptions: boolean): GatheringFuture<unknown[]> {
   if (args.length === 0) {
     const outer = new GatheringFuture<unknown[]>([], getRunningLoop());
     outer.setResult([]);

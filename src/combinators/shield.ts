@@ -32,7 +32,7 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
   // CPython 3.14 also leaves a logging callback on `inner` when `outer` is cancelled first,
   // which reports an error of `inner` at once, even one its owner reads later (CPython issue
   // #156321). We keep 3.13's rule: nothing stays on `inner`, and an error nobody reads is
-  // reported as "never retrieved" when `inner` is garbage-collected.
+  // reported as "never retrieved" when `inner` is garbage-collected (or its loop closes).
   const onInnerDone = (): void => {
     if (outer.cancelled()) {
       if (!inner.cancelled()) inner.exception(); // mark the error retrieved

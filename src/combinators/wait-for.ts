@@ -6,7 +6,7 @@ import { TimeoutError, isCancelledError } from "../errors.js";
 import { getRunningLoop } from "../events/running.js";
 import { Future, _wrapThenable, isFuture } from "../futures.js";
 import { checkAwaitable, checkOptionalDelay, describe, isThenable } from "../internal/validate.js";
-import { timeout } from "../timeouts.js";
+import { _timeout } from "../timeouts.js";
 import { type Awaitable, type Thunk, ensureFuture } from "../tasks.js";
 
 /**
@@ -24,6 +24,7 @@ import { type Awaitable, type Thunk, ensureFuture } from "../tasks.js";
  * `CancelledError`, never `TimeoutError`.
  *
  * @throws {TypeError} / {@link RangeError} synchronously for a bad `aw` or `timeout`.
+ * @throws {RuntimeError} synchronously when no loop runs.
  *
  * @example
  * try { await waitFor(() => work(), 1.0); } catch (e) { if (e instanceof TimeoutError) … }
@@ -33,24 +34,25 @@ import { type Awaitable, type Thunk, ensureFuture } from "../tasks.js";
 export function waitFor<T>(aw: Awaitable<T>, timeout: number | null): Promise<T> {
   checkAwaitable("`aw`", aw);
   const seconds = checkOptionalDelay("timeout", timeout);
-  return seconds !== null && seconds <= 0 ? expired(aw) : within(aw, seconds);
+  getRunningLoop();
+  return seconds !== null && seconds <= 0 ? expired(aw, seconds) : within(aw, seconds);
 }
 
 /** The deadline has already passed: cancel `aw` (before it starts, if it is lazy). */
-async function expired<T>(aw: Awaitable<T>): Promise<T> {
+async function expired<T>(aw: Awaitable<T>, seconds: number): Promise<T> {
   const fut = ensureFuture(aw);
   if (fut.done()) return fut.result();
   await cancelAndWait(fut);
   try {
     return fut.result();
   } catch (error) {
-    if (isCancelledError(error)) throw new TimeoutError("", { cause: error });
+    if (isCancelledError(error)) throw new TimeoutError(`waitFor() timeout of ${seconds} s expired`, { cause: error });
     throw error;
   }
 }
 
 function within<T>(aw: Awaitable<T>, seconds: number | null): Promise<T> {
-  return timeout(seconds, () => inline(aw));
+  return _timeout(seconds, () => inline(aw), "waitFor() timeout");
 }
 
 /** Awaits `aw` in the calling task: thunks and coroutines run here, promises are wrapped. */

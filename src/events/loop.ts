@@ -33,13 +33,13 @@
  */
 import { type Context, currentContext } from "../context.js";
 import { isCoroutine, isCoroutineFunction } from "../coroutines.js";
-import { RuntimeError } from "../errors.js";
-import { Future } from "../futures.js";
+import { RuntimeError, _describeEscapingCancellation } from "../errors.js";
+import { AwaitRecord, Future, type Unretrieved, _reportUnretrieved } from "../futures.js";
 import { Deque } from "../internal/deque.js";
 import { Heap } from "../internal/heap.js";
 import { formatRepr, inspectCustom, reprValue } from "../internal/inspect.js";
 import { checkDelay, checkFunction, checkOptions, describe } from "../internal/validate.js";
-import { type Awaitable, type TaskOptions, Task, ensureFuture } from "../tasks.js";
+import { type Awaitable, type TaskOptions, Task, _createdAt, _describeCoro, ensureFuture } from "../tasks.js";
 import { type Clock, type ClockHost, RealClock } from "./clock.js";
 import { type ReadyItem, type TimerEntry, Handle, TimerHandle } from "./handles.js";
 import { _getRunningLoop, _runOutsideFrame, _setRunningLoop, frameStorage } from "./running.js";
@@ -48,7 +48,7 @@ import { _getRunningLoop, _runOutsideFrame, _setRunningLoop, frameStorage } from
 export interface ExceptionContext {
   message: string;
   exception?: unknown;
-  /** The future involved; a description string when it was already garbage-collected. */
+  /** The future involved; a description string in a "never retrieved" report. */
   future?: Future<unknown> | string;
   task?: Task<unknown>;
   handle?: Handle;
@@ -156,8 +156,16 @@ export class EventLoop implements ClockHost {
   #idleCheckScheduled = false;
   #slowStart = 0;
   #slowItem: ReadyItem | null = null;
+  /** The task whose code the timed item runs (its first step, or a wake-up of its await). */
+  #slowTask: Task<unknown> | null = null;
   /** What this loop's networking and subprocess API made and is not closed yet. */
   #resources = new Set<LoopResource>();
+
+  /**
+   * @internal The errors of this loop's failed futures that nobody retrieved yet and that were
+   * not reported yet (records, not the futures: those stay collectable). `close()` reports them.
+   */
+  _unretrieved = new Set<Unretrieved>();
 
   /** @internal Set by a ready item that resumed awaiting code: drain microtasks before the next. */
   _resumed = false;
@@ -259,6 +267,12 @@ export class EventLoop implements ClockHost {
       future.removeDoneCallback(stop);
     }
     if (!future.done()) throw new RuntimeError("Event loop stopped before Future completed.");
+    if (future.cancelled()) {
+      // Leaving the loop: from here the error is printed by Node, not by the loop.
+      const error = future._makeCancelledError();
+      _describeEscapingCancellation(error);
+      throw error;
+    }
     return future.result();
   }
 
@@ -292,7 +306,10 @@ export class EventLoop implements ClockHost {
    * the process alive or calls into the closed loop. Their protocols hear nothing more. In
    * debug mode each of them is reported with a `ResourceWarning` (asyncio warns about unclosed
    * transports when they are collected; its closed selector stops them). Executors the user
-   * made stay open. Closing twice does nothing.
+   * made stay open. Then every error of this loop's futures and tasks that nobody retrieved
+   * and that was not reported yet goes to the exception handler, as "Task exception was never
+   * retrieved" (the collector reports such errors earlier, when it gets to them; each error is
+   * reported once). Closing twice does nothing.
    *
    * @throws {RuntimeError} when the loop is running.
    */
@@ -309,6 +326,8 @@ export class EventLoop implements ClockHost {
     const resources = this.#resources;
     this.#resources = new Set();
     for (const resource of resources) this.#closeLeftover(resource);
+    // The collector may never get to these before the process exits: report them now.
+    for (const held of Array.from(this._unretrieved)) _reportUnretrieved(held);
   }
 
   #closeLeftover(resource: LoopResource): void {
@@ -535,10 +554,11 @@ export class EventLoop implements ClockHost {
   // ---------------------------------------------------------------- debug mode
 
   /**
-   * Turns debug mode on or off. In debug mode the loop logs callbacks slower than
-   * `slowCallbackDuration`, tasks that swallowed their cancellation, and promises wrapped where
-   * a lazy coroutine was expected (naming the call site). Coroutine objects never awaited are
-   * reported in any mode, as Python does.
+   * Turns debug mode on or off. In debug mode the loop logs callbacks and task steps slower
+   * than `slowCallbackDuration` (a task's step names the task, its coroutine and where the task
+   * was created: debug mode records that for each task), tasks that swallowed their
+   * cancellation, and promises wrapped where a lazy coroutine was expected (naming the call
+   * site). Coroutine objects never awaited are reported in any mode, as Python does.
    */
   setDebug(enabled: boolean): void {
     this.#debug = Boolean(enabled);
@@ -837,6 +857,8 @@ export class EventLoop implements ClockHost {
       if (debug) {
         this.#slowStart = performance.now();
         this.#slowItem = item;
+        // Read now: running the item lets go of its task.
+        this.#slowTask = taskOfItem(item);
       }
       try {
         item._run();
@@ -868,10 +890,12 @@ export class EventLoop implements ClockHost {
 
   #checkSlow(): void {
     const item = this.#slowItem;
+    const task = this.#slowTask;
     this.#slowItem = null;
+    this.#slowTask = null;
     const seconds = (performance.now() - this.#slowStart) / 1000;
     if (item !== null && seconds >= this.slowCallbackDuration) {
-      console.warn(`Executing ${String(item)} took ${seconds.toFixed(3)} seconds`);
+      console.warn(`Executing ${String(item)}${describeTaskCode(item, task)} took ${seconds.toFixed(3)} seconds`);
     }
   }
 
@@ -912,6 +936,29 @@ export class EventLoop implements ClockHost {
   [inspectCustom](): string {
     return this.toString();
   }
+}
+
+/** The task whose code a ready item runs: a task's first step, or a wake-up of its await. */
+function taskOfItem(item: ReadyItem): Task<unknown> | null {
+  if (item instanceof Task) return item;
+  if (item instanceof AwaitRecord) return item._task;
+  // A future that runs its awaiter's wake-up itself (`sleep(0)`).
+  if (item instanceof Future) return item._cb0 instanceof AwaitRecord ? item._cb0._task : null;
+  return null;
+}
+
+/**
+ * For a slow step: which task's code ran, and where that code is — ` in task 'worker' (coro
+ * fetchAll, created at main (/app/job.ts:12:5))`. The creation site is known in debug mode.
+ */
+function describeTaskCode(item: ReadyItem, task: Task<unknown> | null): string {
+  if (task === null) return "";
+  // A task's first step prints the task itself, its coroutine included.
+  const where = item === task ? [] : [`coro ${_describeCoro(task._coro)}`];
+  const site = _createdAt.get(task);
+  if (site !== undefined && site !== "") where.push(`created at ${site}`);
+  const who = item === task ? "" : ` in task ${task._nameForRepr()}`;
+  return where.length === 0 ? who : `${who} (${where.join(", ")})`;
 }
 
 /** The context an exception handler runs in: that of the task or handle involved. */

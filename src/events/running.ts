@@ -55,13 +55,32 @@ export function _getRunningLoop(): EventLoop | null {
 }
 
 /**
+ * What code that needs a loop is told when none runs. The usual cause: `run(main())`, which
+ * calls `main` before `run()` has a loop, so main's first `sleep()` or `createTask()` finds none.
+ */
+const NO_RUNNING_LOOP =
+  "no running event loop — did you call an async function outside run()? Pass the function: " +
+  "run(main), not run(main())";
+
+/**
+ * @internal For an operation that may have to wait (a queue's `get()`, a lock's `acquire()`):
+ * throws what {@link getRunningLoop} throws when no loop runs, whatever state the object is in,
+ * so that calling it outside `run()` fails at once and the same way every time, never as a
+ * rejected promise (which would be an unhandled rejection if nobody awaited it).
+ */
+export function _requireRunningLoop(): void {
+  if (runningLoop === null) throw new RuntimeError(NO_RUNNING_LOOP);
+}
+
+/**
  * Returns the event loop that is running now.
  *
- * @throws {RuntimeError} "no running event loop" when no loop runs.
+ * @throws {RuntimeError} "no running event loop — …" (with what to do about it) when no loop
+ * runs.
  *
  * asyncio: `asyncio.get_running_loop()`.
  */
 export function getRunningLoop(): EventLoop {
-  if (runningLoop === null) throw new RuntimeError("no running event loop");
+  if (runningLoop === null) throw new RuntimeError(NO_RUNNING_LOOP);
   return runningLoop;
 }

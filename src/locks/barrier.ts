@@ -9,6 +9,7 @@
  * makes it `broken` for good (until `reset()`).
  */
 import { BrokenBarrierError } from "../errors.js";
+import { _requireRunningLoop } from "../events/running.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { checkInteger } from "../internal/validate.js";
 import { _asOwnTask } from "../tasks.js";
@@ -55,6 +56,7 @@ export class Barrier {
    *
    * @throws {BrokenBarrierError} (as a rejection) when the barrier is broken (`abort()`), or is
    * reset or aborted while this task waits.
+   * @throws {RuntimeError} synchronously when no loop runs.
    *
    * asyncio: `Barrier.wait()`.
    */
@@ -116,9 +118,16 @@ export class Barrier {
    * **Cancellation**: it only waits for the barrier's internal lock; cancelled there, nothing
    * changes.
    *
+   * @throws {RuntimeError} synchronously when no loop runs.
+   *
    * asyncio: `Barrier.reset()`.
    */
-  async reset(): Promise<void> {
+  reset(): Promise<void> {
+    _requireRunningLoop();
+    return this.#reset();
+  }
+
+  async #reset(): Promise<void> {
     const cond = this.#cond;
     await cond.acquire();
     try {
@@ -140,9 +149,16 @@ export class Barrier {
    *
    * **Cancellation**: as {@link Barrier.reset}.
    *
+   * @throws {RuntimeError} synchronously when no loop runs.
+   *
    * asyncio: `Barrier.abort()`.
    */
-  async abort(): Promise<void> {
+  abort(): Promise<void> {
+    _requireRunningLoop();
+    return this.#abort();
+  }
+
+  async #abort(): Promise<void> {
     const cond = this.#cond;
     await cond.acquire();
     try {

@@ -66,6 +66,8 @@ export class Condition extends Acquirable {
    * Acquires the underlying lock (see {@link Lock.acquire}); resolves `true`.
    *
    * **Cancellation**: as {@link Lock.acquire}.
+   *
+   * @throws {RuntimeError} when no loop runs.
    */
   acquire(): PromiseLike<true> {
     return this.#lock.acquire();
@@ -90,7 +92,8 @@ export class Condition extends Acquirable {
    * notification on to another waiter, so no notify is lost (3.13); one cancelled before
    * leaves no trace (asyncio also wakes another waiter then, spuriously).
    *
-   * @throws {RuntimeError} (as a rejection) when the lock is not held.
+   * @throws {RuntimeError} (as a rejection) when the lock is not held; synchronously when no
+   * loop runs.
    *
    * asyncio: `Condition.wait()`.
    */
@@ -143,7 +146,8 @@ export class Condition extends Acquirable {
    * `CancelledError` propagates.
    *
    * @throws {TypeError} synchronously when `predicate` is not a function.
-   * @throws {RuntimeError} (as a rejection) when it must wait and the lock is not held.
+   * @throws {RuntimeError} (as a rejection) when it must wait and the lock is not held;
+   * synchronously when no loop runs (even when the predicate is true).
    *
    * asyncio: `Condition.wait_for(predicate)`.
    */

@@ -2,6 +2,7 @@
  * `Event`: a flag tasks can wait for.
  */
 import type { EventLoop } from "../events/loop.js";
+import { _requireRunningLoop } from "../events/running.js";
 import { Waiter } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { WaiterQueue } from "../internal/waiters.js";
@@ -55,12 +56,13 @@ export class Event {
    * **Cancellation**: cancelling the waiting task takes it off the event; nothing else
    * changes.
    *
-   * @throws {RuntimeError} when it must wait and no loop runs, or the event is bound to
-   * another loop.
+   * @throws {RuntimeError} when no loop runs (even when the flag is set), or when it must wait
+   * and the event is bound to another loop.
    *
    * asyncio: `Event.wait()`.
    */
   wait(): PromiseLike<true> {
+    _requireRunningLoop();
     if (this.#value) return RESOLVED_TRUE;
     this.#loop = bindLoop(this.#loop, this);
     return new Waiter<true>(this.#loop, (this.#waiters ??= new WaiterQueue()), null);

@@ -13,6 +13,7 @@
  */
 import { RuntimeError } from "../errors.js";
 import type { EventLoop } from "../events/loop.js";
+import { _requireRunningLoop } from "../events/running.js";
 import { Waiter } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { WaiterQueue } from "../internal/waiters.js";
@@ -65,12 +66,13 @@ export class Lock extends Acquirable {
    * goes on to the next waiter. An uncontended acquire does not suspend, so it is not a
    * cancellation point (as in asyncio).
    *
-   * @throws {RuntimeError} when it must wait and no loop runs, or the lock is bound to
-   * another loop.
+   * @throws {RuntimeError} when no loop runs (even when the lock is free), or when it must wait
+   * and the lock is bound to another loop.
    *
    * asyncio: `Lock.acquire()`.
    */
   acquire(): PromiseLike<true> {
+    _requireRunningLoop();
     if (!this.#locked) {
       this.#locked = true;
       return RESOLVED_TRUE;

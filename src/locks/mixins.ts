@@ -18,7 +18,7 @@
  */
 import { RuntimeError } from "../errors.js";
 import type { EventLoop } from "../events/loop.js";
-import { getRunningLoop } from "../events/running.js";
+import { _requireRunningLoop, getRunningLoop } from "../events/running.js";
 import { Future, isFuture } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { settledValue, tagSettled } from "../internal/settled.js";
@@ -75,6 +75,8 @@ export abstract class Acquirable {
    * `await using _ = await lock.hold();` (or `using`: releasing is synchronous). The scope
    * releases on every exit, normal or not.
    *
+   * Throws {@link RuntimeError} when no loop runs, as `acquire()` does.
+   *
    * **Cancellation**: as `acquire()`. Cancelled while waiting, nothing is acquired and no
    * handle is made; once the handle is returned, no cancellation point remains before the
    * `using` declaration takes it. A hold that raises holds nothing, whichever way it was
@@ -107,6 +109,7 @@ export abstract class Acquirable {
    * `fn`, the primitive is released as the `CancelledError` propagates.
    *
    * @throws {TypeError} synchronously when `fn` is not a function.
+   * @throws {RuntimeError} synchronously when no loop runs.
    *
    * @example
    * const total = await lock.withLock(async () => {
@@ -118,6 +121,7 @@ export abstract class Acquirable {
    */
   withLock<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
     checkFunction("fn", fn);
+    _requireRunningLoop();
     return runHolding(this, fn);
   }
 }

@@ -17,6 +17,7 @@
  * parked or woken.
  */
 import type { EventLoop } from "../events/loop.js";
+import { _requireRunningLoop } from "../events/running.js";
 import type { Future } from "../futures.js";
 import { Waiter } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
@@ -78,12 +79,13 @@ export class Semaphore extends Acquirable {
    * permit goes to the next waiter (or back to the count). An uncontended acquire does not
    * suspend, so it is not a cancellation point (as in asyncio).
    *
-   * @throws {RuntimeError} when it must wait and no loop runs, or the semaphore is bound to
-   * another loop.
+   * @throws {RuntimeError} when no loop runs (even when a permit is free), or when it must wait
+   * and the semaphore is bound to another loop.
    *
    * asyncio: `Semaphore.acquire()`.
    */
   acquire(): PromiseLike<true> {
+    _requireRunningLoop();
     if (!this.locked()) {
       this._value--;
       return RESOLVED_TRUE;

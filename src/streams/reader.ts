@@ -595,8 +595,16 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * with `\n` but maybe the last.
    *
    * **Cancellation**: as {@link StreamReader.readline}.
+   *
+   * Throws {@link RuntimeError} at once, as `readline()` does, when the reader has no loop and
+   * none runs.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+  [Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    this.#loopForRead();
+    return this.#lines();
+  }
+
+  async *#lines(): AsyncGenerator<Buffer, void, undefined> {
     for (;;) {
       const line = await this.readline();
       if (line.length === 0) return;

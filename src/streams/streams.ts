@@ -63,6 +63,7 @@ function splitLimit<T extends StreamLimitOption>(options: T | undefined): [numbe
  * errors, `TimeoutError` after `sslHandshakeTimeout` (see `loop.createConnection`).
  * @throws {TypeError} before connecting, for an option this function does not take:
  * `{ tls: true }` is refused ("did you mean `ssl`?"), never a plaintext connection.
+ * @throws {RuntimeError} synchronously when no loop runs.
  *
  * @example
  * const [reader, writer] = await openConnection("127.0.0.1", 8888);
@@ -72,12 +73,20 @@ function splitLimit<T extends StreamLimitOption>(options: T | undefined): [numbe
  *
  * asyncio: `asyncio.open_connection(host, port, *, limit, **kwds)`.
  */
-export async function openConnection(
+export function openConnection(
   host: string | null,
   port: number | string | null,
   options?: OpenConnectionOptions,
 ): Promise<[StreamReader, StreamWriter]> {
-  const loop = getRunningLoop();
+  return connect(getRunningLoop(), host, port, options);
+}
+
+async function connect(
+  loop: EventLoop,
+  host: string | null,
+  port: number | string | null,
+  options?: OpenConnectionOptions,
+): Promise<[StreamReader, StreamWriter]> {
   checkOptions("openConnection()", options, OPEN_CONNECTION_KEYS);
   const [limit, rest] = splitLimit(options);
   const reader = new StreamReader({ limit, loop });
@@ -105,6 +114,7 @@ function clientProtocolFactory(
  *
  * @throws {TypeError} before listening, for an option this function does not take
  * (`{ tls: … }`: "did you mean `ssl`?").
+ * @throws {RuntimeError} synchronously when no loop runs.
  *
  * @example
  * const server = await startServer(async (reader, writer) => {
@@ -114,14 +124,23 @@ function clientProtocolFactory(
  *
  * asyncio: `asyncio.start_server(client_connected_cb, host, port, *, limit, **kwds)`.
  */
-export async function startServer(
+export function startServer(
+  clientConnected: ClientConnectedCallback,
+  host?: string | string[] | null,
+  port?: number | string | null,
+  options?: StartServerOptions,
+): Promise<Server> {
+  return serve(getRunningLoop(), clientConnected, host, port, options);
+}
+
+async function serve(
+  loop: EventLoop,
   clientConnected: ClientConnectedCallback,
   host?: string | string[] | null,
   port?: number | string | null,
   options?: StartServerOptions,
 ): Promise<Server> {
   checkFunction("clientConnected", clientConnected);
-  const loop = getRunningLoop();
   checkOptions("startServer()", options, START_SERVER_KEYS);
   const [limit, rest] = splitLimit(options);
   return loop.createServer(clientProtocolFactory(clientConnected, limit, loop), host, port, rest);
@@ -134,14 +153,22 @@ export async function startServer(
  *
  * @throws as `loop.createUnixConnection`: `code: "ENAMETOOLONG"` for a path too long for the
  * platform, Node's `ENOENT` or `ECONNREFUSED`.
+ * @throws {RuntimeError} synchronously when no loop runs.
  *
  * asyncio: `asyncio.open_unix_connection(path, *, limit, **kwds)`.
  */
-export async function openUnixConnection(
+export function openUnixConnection(
   path: string | null,
   options?: OpenUnixConnectionOptions,
 ): Promise<[StreamReader, StreamWriter]> {
-  const loop = getRunningLoop();
+  return connectUnix(getRunningLoop(), path, options);
+}
+
+async function connectUnix(
+  loop: EventLoop,
+  path: string | null,
+  options?: OpenUnixConnectionOptions,
+): Promise<[StreamReader, StreamWriter]> {
   checkOptions("openUnixConnection()", options, OPEN_UNIX_CONNECTION_KEYS);
   const [limit, rest] = splitLimit(options);
   const reader = new StreamReader({ limit, loop });
@@ -158,16 +185,25 @@ export async function openUnixConnection(
  *
  * @throws as `loop.createUnixServer`: `code: "ENAMETOOLONG"` for a path too long for the
  * platform.
+ * @throws {RuntimeError} synchronously when no loop runs.
  *
  * asyncio: `asyncio.start_unix_server(client_connected_cb, path, *, limit, **kwds)`.
  */
-export async function startUnixServer(
+export function startUnixServer(
+  clientConnected: ClientConnectedCallback,
+  path: string | null,
+  options?: StartUnixServerOptions,
+): Promise<Server> {
+  return serveUnix(getRunningLoop(), clientConnected, path, options);
+}
+
+async function serveUnix(
+  loop: EventLoop,
   clientConnected: ClientConnectedCallback,
   path: string | null,
   options?: StartUnixServerOptions,
 ): Promise<Server> {
   checkFunction("clientConnected", clientConnected);
-  const loop = getRunningLoop();
   checkOptions("startUnixServer()", options, START_UNIX_SERVER_KEYS);
   const [limit, rest] = splitLimit(options);
   return loop.createUnixServer(clientProtocolFactory(clientConnected, limit, loop), path, rest);

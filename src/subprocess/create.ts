@@ -4,6 +4,7 @@
  *
  * asyncio: `asyncio.subprocess` (`create_subprocess_exec`, `create_subprocess_shell`).
  */
+import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
 import { DEFAULT_LIMIT } from "../streams/reader.js";
 import { _spawnSubprocess } from "./loop-methods.js";
@@ -20,8 +21,11 @@ import {
 import { Process } from "./process.js";
 import { SubprocessStreamProtocol } from "./protocol.js";
 
-async function createProcess(plan: SpawnPlan, options: CreateSubprocessExecOptions | CreateSubprocessShellOptions | undefined): Promise<Process> {
-  const loop = getRunningLoop();
+async function createProcess(
+  loop: EventLoop,
+  plan: SpawnPlan,
+  options: CreateSubprocessExecOptions | CreateSubprocessShellOptions | undefined,
+): Promise<Process> {
   const [limit, grace] = processOptions(options, DEFAULT_LIMIT);
   const [transport, protocol] = await _spawnSubprocess(loop, () => new SubprocessStreamProtocol(limit, loop), plan);
   return new Process(transport, protocol, loop, grace);
@@ -42,6 +46,7 @@ async function createProcess(plan: SpawnPlan, options: CreateSubprocessExecOptio
  * or `cwd` missing; `EACCES`: not executable), naming the program.
  * @throws {TypeError}/{@link RangeError} for bad arguments (an `args` that is not an array of
  * strings, an unknown option, `STDOUT` for stdin), naming the argument.
+ * @throws {RuntimeError} synchronously when no loop runs.
  *
  * @example
  * const proc = await createSubprocessExec(process.execPath, ["-e", "console.log(6 * 7)"], { stdout: PIPE });
@@ -51,14 +56,23 @@ async function createProcess(plan: SpawnPlan, options: CreateSubprocessExecOptio
  * asyncio: `asyncio.create_subprocess_exec(program, *args, stdin, stdout, stderr, limit, **kwds)`
  * (the arguments are one array here).
  */
-export async function createSubprocessExec(
+export function createSubprocessExec(
+  program: string,
+  args: readonly string[],
+  options?: CreateSubprocessExecOptions,
+): Promise<Process> {
+  return startExec(getRunningLoop(), program, args, options);
+}
+
+async function startExec(
+  loop: EventLoop,
   program: string,
   args: readonly string[],
   options?: CreateSubprocessExecOptions,
 ): Promise<Process> {
   const [file, list] = checkProgram(program, args);
   const plan = makePlan("createSubprocessExec()", file, list, false, options, SUBPROCESS_KEYS.createExec, "inherit");
-  return createProcess(plan, options);
+  return createProcess(loop, plan, options);
 }
 
 /**
@@ -71,6 +85,7 @@ export async function createSubprocessExec(
  * **Cancellation**: as {@link createSubprocessExec}.
  *
  * @throws {TypeError}/{@link RangeError} for bad arguments, naming the argument.
+ * @throws {RuntimeError} synchronously when no loop runs.
  *
  * @example
  * const proc = await createSubprocessShell("ls | wc -l", { stdout: PIPE });
@@ -78,8 +93,12 @@ export async function createSubprocessExec(
  *
  * asyncio: `asyncio.create_subprocess_shell(cmd, stdin, stdout, stderr, limit, **kwds)`.
  */
-export async function createSubprocessShell(cmd: string, options?: CreateSubprocessShellOptions): Promise<Process> {
+export function createSubprocessShell(cmd: string, options?: CreateSubprocessShellOptions): Promise<Process> {
+  return startShell(getRunningLoop(), cmd, options);
+}
+
+async function startShell(loop: EventLoop, cmd: string, options?: CreateSubprocessShellOptions): Promise<Process> {
   const command = checkCommand(cmd);
   const plan = makePlan("createSubprocessShell()", command, [], true, options, SUBPROCESS_KEYS.createShell, "inherit");
-  return createProcess(plan, options);
+  return createProcess(loop, plan, options);
 }

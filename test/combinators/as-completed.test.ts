@@ -83,6 +83,7 @@ describe("asCompleted()", () => {
         assert.deepEqual(values[0], [1, "a"]);
         assert.equal(values[1]?.[0], 2);
         assert.ok(values[1]?.[1] instanceof TimeoutError);
+        assert.equal((values[1]?.[1] as Error).message, "asCompleted() timeout of 0.12 s expired with 1 awaitable not done");
         assert.equal(loop.time(), 0.12);
         // The timeout cancels nothing.
         assert.equal(b.cancelled(), false);

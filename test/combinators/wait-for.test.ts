@@ -459,3 +459,17 @@ describe("waitFor() argument checks", () => {
     });
   });
 });
+
+describe("waitFor()'s TimeoutError says which timeout passed", () => {
+  it("with a timeout that runs out", async () => {
+    await runTest(async () => {
+      await assert.rejects(waitFor(() => sleep(1), 0.25), { name: "TimeoutError", message: "waitFor() timeout of 0.25 s expired" });
+    });
+  });
+
+  it("with a timeout of zero", async () => {
+    await runTest(async () => {
+      await assert.rejects(waitFor(sleep(1), 0), { name: "TimeoutError", message: "waitFor() timeout of 0 s expired" });
+    });
+  });
+});

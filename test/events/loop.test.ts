@@ -188,10 +188,22 @@ describe("EventLoop task factory", () => {
 });
 
 describe("getRunningLoop", () => {
-  it("throws RuntimeError 'no running event loop' when none runs", () => {
+  it("throws RuntimeError 'no running event loop' when none runs, saying what to do", () => {
     assert.throws(() => getRunningLoop(), (e: unknown) => {
       assert.ok(e instanceof RuntimeError);
-      assert.equal((e as Error).message, "no running event loop");
+      assert.match((e as Error).message, /^no running event loop — /);
+      assert.match((e as Error).message, /Pass the function: run\(main\), not run\(main\(\)\)/);
+      return true;
+    });
+  });
+
+  it("tells run(main()) what to do: main's first sleep() found no loop", async () => {
+    async function main(): Promise<void> {
+      await sleep(0.01);
+    }
+    await assert.rejects(run(main()), (e: unknown) => {
+      assert.ok(e instanceof RuntimeError);
+      assert.match((e as Error).message, /did you call an async function outside run\(\)\? Pass the function: run\(main\), not run\(main\(\)\)/);
       return true;
     });
   });
@@ -282,8 +294,32 @@ describe("debug mode and slow callbacks", () => {
       await loop.runForever();
     });
     assert.ok(
-      taskWarnings.some((w) => /^Executing <Task.*stopLoopCoro.*> took .* seconds$/.test(w)),
+      taskWarnings.some((w) => /^Executing <Task.*stopLoopCoro.*> \(created at .*loop\.test\.ts:\d+:\d+\)\) took .* seconds$/.test(w)),
       taskWarnings.join("\n"),
+    );
+  });
+
+  it("names the task and where its code is when a step after an await is slow", async () => {
+    const loop = new TestLoop({ debug: true });
+    loop.slowCallbackDuration = 0.01;
+    const warnings = await consoleWarnings(async () => {
+      await loop.runUntilComplete(
+        loop.createTask(
+          async function crunch() {
+            await sleep(0);
+            const end = performance.now() + 20;
+            while (performance.now() < end) {
+              // block the loop for 20 ms after the await
+            }
+          },
+          { name: "cruncher" },
+        ),
+      );
+    });
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(
+      warnings[0]!,
+      /^Executing <Future finished result=undefined> in task 'cruncher' \(coro crunch, created at .*loop\.test\.ts:\d+:\d+\)\) took 0\.0[1-9]\d* seconds$/,
     );
   });
 

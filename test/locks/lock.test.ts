@@ -253,10 +253,14 @@ describe("Lock", () => {
     });
   });
 
-  it("can be acquired outside any loop when free (no loop needed for the fast path)", async () => {
+  it("throws RuntimeError outside any loop, free or not (no state-dependent fast path)", async () => {
     const lock = new Lock();
-    assert.equal(await lock.acquire(), true);
-    assert.throws(() => lock.acquire(), RuntimeError, "waiting needs a running loop");
+    assert.throws(() => lock.acquire(), RuntimeError, "a free lock needs a running loop too");
+    assert.equal(lock.locked(), false, "and is not taken");
+    await runTest(async () => {
+      await lock.acquire();
+    });
+    assert.throws(() => lock.acquire(), RuntimeError, "a held one too");
     lock.release();
   });
 

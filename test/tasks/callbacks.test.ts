@@ -247,9 +247,10 @@ describe("taskPerCall with an http server", () => {
       const main = currentTask()!;
       const server = http.createServer(
         taskPerCall(async (req: http.IncomingMessage, res: http.ServerResponse) => {
-          const seconds = req.url === "/slow" ? 1 : 0.01;
+          // Far apart, so a loaded machine cannot blur them: the fast one only yields once.
+          const seconds = req.url === "/slow" ? 30 : 0;
           try {
-            await timeout(0.1, () => sleep(seconds));
+            await timeout(0.5, () => sleep(seconds));
             res.statusCode = 200;
           } catch (e) {
             res.statusCode = e instanceof TimeoutError ? 504 : 500;

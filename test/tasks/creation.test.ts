@@ -68,7 +68,7 @@ describe("createTask", () => {
   it("throws RuntimeError when no loop is running", () => {
     assert.throws(() => createTask(async () => 1), {
       name: "RuntimeError",
-      message: "no running event loop",
+      message: /^no running event loop — /,
     });
   });
 

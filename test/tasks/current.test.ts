@@ -157,7 +157,7 @@ describe("allTasks", () => {
   });
 
   it("throws RuntimeError without a loop argument when no loop runs", () => {
-    assert.throws(() => allTasks(), { name: "RuntimeError", message: "no running event loop" });
+    assert.throws(() => allTasks(), { name: "RuntimeError", message: /^no running event loop — / });
   });
 
   it("run() makes exactly one task for main", async () => {

@@ -14,6 +14,8 @@ import {
   run,
   sleep,
 } from "../../src/index.js";
+import { fileURLToPath } from "node:url";
+import { _userCallSite } from "../../src/internal/callsite.js";
 import { TestLoop, runTest } from "../../src/testing.js";
 import { captureExceptions } from "../support/core.js";
 
@@ -184,5 +186,32 @@ describe("debug mode", () => {
       warnings.filter((w) => /already running/.test(w.message)).map((w) => w.message),
       [],
     );
+  });
+});
+
+describe("the call site a debug report names", () => {
+  const root = new URL("../../", import.meta.url);
+  const src = fileURLToPath(new URL("src/", root));
+  const dist = new URL("dist/", root).href;
+
+  it("is the first frame outside the package's src/ and dist/ (source-mapped frames included) and Node's own", () => {
+    const stack = [
+      "Error",
+      `    at warnWrappedPromise (${src}tasks.ts:80:3)`, // dist's frame, mapped back to src/
+      `    at new Task (${dist}tasks.js:120:5)`,
+      `    at EventLoop.createTask (${dist}events/loop.js:400:12)`,
+      "    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)",
+      "    at main (file:///app/job.ts:12:5)",
+      "    at file:///app/job.ts:20:1",
+    ].join("\n");
+    assert.equal(_userCallSite(stack), "main (file:///app/job.ts:12:5)");
+  });
+
+  it("is empty when every frame is the library's", () => {
+    assert.equal(_userCallSite(`Error\n    at f (${src}tasks.ts:1:1)`), "");
+  });
+
+  it("is the caller's line by default", () => {
+    assert.match(_userCallSite(), /debug\.test\.ts:\d+:\d+/);
   });
 });

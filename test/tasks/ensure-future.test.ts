@@ -44,7 +44,7 @@ describe("ensureFuture", () => {
   it("throws RuntimeError for a thunk when no loop runs and none is given", () => {
     assert.throws(() => ensureFuture(async () => 1), {
       name: "RuntimeError",
-      message: "no running event loop",
+      message: /^no running event loop — /,
     });
   });
 

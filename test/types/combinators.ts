@@ -16,6 +16,7 @@ import {
   coroutine,
   createTask,
   gather,
+  gatherAll,
   getRunningLoop,
   run,
   shield,
@@ -211,4 +212,16 @@ export async function runTypes(): Promise<void> {
   run(42);
   // @ts-expect-error debug is a boolean
   run(async () => 1, { debug: "yes" });
+}
+
+/** Never called: only type-checked. */
+export async function gatherAllTypes(urls: string[]): Promise<void> {
+  const all = gatherAll(urls.map((url) => async () => url.length));
+  expectType<Equal<typeof all, GatheringFuture<number[]>>>(all);
+  const settled = gatherAll([sleep(1, "x")], { returnExceptions: true });
+  expectType<Equal<typeof settled, GatheringFuture<(string | Error)[]>>>(settled);
+  const values: number[] = await all;
+  expectType<Equal<typeof values, number[]>>(values);
+  // @ts-expect-error: not an iterable of awaitables
+  gatherAll(42);
 }
