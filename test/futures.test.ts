@@ -1,9 +1,7 @@
 // Futures: state, results, cancellation, done callbacks, "exception was never retrieved".
 // Ported from CPython's Lib/test/test_asyncio/test_futures.py and test_futures2.py.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import {
   CancelledError,
   Context,
@@ -19,7 +17,7 @@ import {
   sleep,
 } from "../src/index.js";
 import { TestLoop, runTest } from "../src/testing.js";
-import { captureExceptions, collectGarbage, collectUntil, runBriefly } from "./support/core.js";
+import { captureExceptions, collectGarbage, collectUntil, runBriefly, runFixture } from "./support/core.js";
 
 function firstCb(): void {}
 function lastCb(): void {}
@@ -798,28 +796,26 @@ describe("an error nobody retrieved is reported when its loop closes", () => {
 });
 
 describe("an error thrown in a callback given to Future.then is not lost", () => {
-  const fixture = fileURLToPath(new URL("./fixtures/then-callbacks.ts", import.meta.url));
-
-  /** Runs a scenario of the fixture in a child process; its stdout lines. */
-  function scenario(name: string): string[] {
-    const result = spawnSync(process.execPath, ["--import", "tsx", fixture, name], { encoding: "utf8", timeout: 20_000 });
-    assert.equal(result.status, 0, result.stderr);
-    return result.stdout.trim().split("\n");
+  /** The lines a scenario of test/fixtures/then-callbacks.ts prints in a child process. */
+  async function scenario(name: string): Promise<string[]> {
+    const run = await runFixture("then-callbacks.ts", [name]);
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout;
   }
 
-  it("reaches Node's unhandledRejection when the value then() returned is dropped, as a native promise's would", () => {
-    assert.deepEqual(scenario("dropped"), ["unhandledRejection: Error: thrown in then callback", "run resolved"]);
+  it("reaches Node's unhandledRejection when the value then() returned is dropped, as a native promise's would", async () => {
+    assert.deepEqual(await scenario("dropped"), ["unhandledRejection: Error: thrown in then callback", "run resolved"]);
   });
 
-  it("a failed future's error passed through then(cb) is an unhandled rejection too", () => {
-    assert.deepEqual(scenario("passed-through"), ["unhandledRejection: Error: the future failed", "run resolved"]);
+  it("a failed future's error passed through then(cb) is an unhandled rejection too", async () => {
+    assert.deepEqual(await scenario("passed-through"), ["unhandledRejection: Error: the future failed", "run resolved"]);
   });
 
-  it("on a future already done when then() is called", () => {
-    assert.deepEqual(scenario("done-future"), ["unhandledRejection: Error: thrown on a done future", "run resolved"]);
+  it("on a future already done when then() is called", async () => {
+    assert.deepEqual(await scenario("done-future"), ["unhandledRejection: Error: thrown on a done future", "run resolved"]);
   });
 
-  it("a catch() on the returned value handles it: nothing is reported", () => {
-    assert.deepEqual(scenario("handled"), ["caught: Error: thrown in then callback", "run resolved"]);
+  it("a catch() on the returned value handles it: nothing is reported", async () => {
+    assert.deepEqual(await scenario("handled"), ["caught: Error: thrown in then callback", "run resolved"]);
   });
 });

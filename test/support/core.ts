@@ -3,7 +3,7 @@
  * `test_utils.run_briefly`/`run_once`, exception-handler capture, and garbage collection that
  * waits for FinalizationRegistry callbacks.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { EventLoop, ExceptionContext } from "../../src/index.js";
@@ -84,6 +84,29 @@ export function runScenario(scenario: string): ScenarioRun {
     stdout: child.stdout.split("\n").filter((line) => line !== ""),
     stderr: child.stderr,
   };
+}
+
+/**
+ * Runs `test/fixtures/<fixture>` with `args` in a child process through tsx and resolves what
+ * it printed and how it ended. It is killed after 20 s (then `signal` is `SIGTERM`): a bound
+ * against a hang, not a timing.
+ */
+export function runFixture(fixture: string, args: readonly string[]): Promise<ScenarioRun> {
+  const path = fileURLToPath(new URL(`../fixtures/${fixture}`, import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", path, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 20_000,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (status, signal) => {
+      resolve({ status, signal, stdout: stdout.split("\n").filter((line) => line !== ""), stderr });
+    });
+  });
 }
 
 /** Runs the collector until `ref` is cleared, or gives up after a few rounds. */

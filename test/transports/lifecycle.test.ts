@@ -3,10 +3,8 @@
 // clients. The process-level cases run in child processes (test/fixtures/lifecycle.ts) with
 // real sockets; each must exit by itself (20 s is only a bound against a hang, not a timing).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import net from "node:net";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import {
   CancelledError,
   EventLoop,
@@ -20,87 +18,51 @@ import {
   sleep,
   startServer,
 } from "../../src/index.js";
+import { type ScenarioRun, runFixture } from "../support/core.js";
 import { errorOf, portOf, runNet, until } from "../streams/support.js";
 
 const HOST = "127.0.0.1";
-const FIXTURE = fileURLToPath(new URL("../fixtures/lifecycle.ts", import.meta.url));
-
-interface Outcome {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  lines: string[];
-  stderr: string;
-}
-
-/** Runs one fixture scenario in a child process; it is killed (and the test fails) after 20 s. */
-function scenario(name: string): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", FIXTURE, name], {
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 20_000,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (status, signal) => {
-      resolve({ status, signal, lines: stdout.trim().split("\n"), stderr });
-    });
-  });
-}
 
 /** The scenario ended by itself (not killed by the 20 s bound) with `status`, and was quiet. */
-function assertExited(outcome: Outcome, status: number, quiet = true): void {
-  assert.equal(outcome.signal, null, `the process did not exit by itself; it printed:\n${outcome.lines.join("\n")}`);
-  assert.equal(outcome.status, status, `stdout:\n${outcome.lines.join("\n")}\nstderr:\n${outcome.stderr}`);
-  assert.doesNotMatch(outcome.stderr, /Event loop is closed/);
-  if (quiet) assert.equal(outcome.stderr, "");
+function assertExited(run: ScenarioRun, status: number, quiet = true): void {
+  assert.equal(run.signal, null, `the process did not exit by itself; it printed:\n${run.stdout.join("\n")}`);
+  assert.equal(run.status, status, `stdout:\n${run.stdout.join("\n")}\nstderr:\n${run.stderr}`);
+  assert.doesNotMatch(run.stderr, /Event loop is closed/);
+  if (quiet) assert.equal(run.stderr, "");
 }
 
+/** [what the test says, the fixture's scenario, its exit status, the lines it prints]. */
+type Case = [title: string, scenario: string, status: number, lines: string[]];
+
+function runCases(cases: Case[]): void {
+  for (const [title, name, status, lines] of cases) {
+    it(title, async () => {
+      const run = await runFixture("lifecycle.ts", [name]);
+      assertExited(run, status);
+      assert.deepEqual(run.stdout, lines);
+    });
+  }
+}
+
+const done = "run resolved: done";
+const handler = ["handler started", "handler ended: cancelled"];
+
 describe("after run() returns, nothing the loop made keeps the process alive", () => {
-  it("a server left open is closed: the process exits and nothing accepts on its port", async () => {
-    const outcome = await scenario("server-left-open");
-    assertExited(outcome, 0);
-    assert.deepEqual(outcome.lines, ["run resolved: done", "after run: refused"]);
-  });
-
-  it("a client connection left open is closed", async () => {
-    const outcome = await scenario("connection-left-open");
-    assertExited(outcome, 0);
-    assert.deepEqual(outcome.lines, ["run resolved: done"]);
-  });
-
-  it("a connected client's waiting handler is cancelled by the runner's teardown", async () => {
-    const outcome = await scenario("handler-blocked");
-    assertExited(outcome, 0);
-    assert.deepEqual(outcome.lines, ["handler started", "handler ended: cancelled", "run resolved: done"]);
-  });
-
-  it("a UDP endpoint left open is closed", async () => {
-    const outcome = await scenario("udp-left-open");
-    assertExited(outcome, 0);
-    assert.deepEqual(outcome.lines, ["run resolved: done"]);
-  });
-
-  it("a Unix server left open is closed and its socket file removed", async () => {
-    const outcome = await scenario("unix-server-left-open");
-    assertExited(outcome, 0);
-    assert.deepEqual(outcome.lines, ["run resolved: done", "socket file exists after run: false"]);
-  });
-
-  it("a child process still running is killed, as a subprocess transport's close() does", async () => {
-    const outcome = await scenario("subprocess-left-running");
-    assertExited(outcome, 0);
-    assert.deepEqual(outcome.lines, ["run resolved: done", "child gone after run: true"]);
-  });
+  runCases([
+    ["a server left open is closed: the process exits and nothing accepts on its port", "server-left-open", 0, [done, "after run: refused"]],
+    ["a client connection left open is closed", "connection-left-open", 0, [done]],
+    ["a connected client's waiting handler is cancelled by the runner's teardown", "handler-blocked", 0, [...handler, done]],
+    ["a UDP endpoint left open is closed", "udp-left-open", 0, [done]],
+    ["a Unix server left open is closed and its socket file removed", "unix-server-left-open", 0, [done, "socket file exists after run: false"]],
+    ["a child process still running is killed, as a subprocess transport's close() does", "subprocess-left-running", 0, [done, "child gone after run: true"]],
+  ]);
 
   it("debug mode reports each leftover with a ResourceWarning, as it was when left", async () => {
-    const outcome = await scenario("debug-leftovers");
-    assertExited(outcome, 0, false);
-    const warnings = outcome.lines.filter((line) => line.startsWith("ResourceWarning: "));
-    assert.equal(outcome.lines[0], "run resolved: done");
-    assert.equal(warnings.length, 4, outcome.lines.join("\n"));
+    const run = await runFixture("lifecycle.ts", ["debug-leftovers"]);
+    assertExited(run, 0, false);
+    const warnings = run.stdout.filter((line) => line.startsWith("ResourceWarning: "));
+    assert.equal(run.stdout[0], done);
+    assert.equal(warnings.length, 4, run.stdout.join("\n"));
     assert.match(warnings.join("\n"), /unclosed <Server sockets=\[<TransportSocket [^\]]*\] serving clients=1>: closed by the event loop's close\(\)/);
     assert.match(warnings.join("\n"), /unclosed <DatagramTransport open laddr=127\.0\.0\.1:\d+>/);
     assert.equal(warnings.filter((w) => /unclosed <SocketTransport open peer=/.test(w)).length, 2);
@@ -108,29 +70,12 @@ describe("after run() returns, nothing the loop made keeps the process alive", (
 });
 
 describe("shutting a server down never waits on its clients", () => {
-  it("Ctrl-C during serveForever() cancels the handlers and ends the process", async () => {
-    const outcome = await scenario("sigint-serve-forever");
-    assertExited(outcome, 3);
-    assert.deepEqual(outcome.lines, ["handler started", "handler ended: cancelled", "run rejected: KeyboardInterrupt"]);
-  });
-
-  it("an error thrown inside `await using server` comes out, after the handlers were cancelled", async () => {
-    const outcome = await scenario("throw-in-await-using");
-    assertExited(outcome, 3);
-    assert.deepEqual(outcome.lines, ["handler started", "handler ended: cancelled", "run rejected: Error: boom"]);
-  });
-
-  it("the runner's teardown ends a serveForever() task and its handlers", async () => {
-    const outcome = await scenario("serve-forever-task-left");
-    assertExited(outcome, 0);
-    assert.deepEqual(outcome.lines, ["handler started", "handler ended: cancelled", "run resolved: done"]);
-  });
-
-  it("a connection that cannot close cleanly (its client reads nothing) is aborted after the grace", async () => {
-    const outcome = await scenario("stalled-client-dispose");
-    assertExited(outcome, 0);
-    assert.deepEqual(outcome.lines, ["handler started", "handler ended: cancelled", "left the block", "run resolved: done"]);
-  });
+  runCases([
+    ["Ctrl-C during serveForever() cancels the handlers and ends the process", "sigint-serve-forever", 3, [...handler, "run rejected: KeyboardInterrupt"]],
+    ["an error thrown inside `await using server` comes out, after the handlers were cancelled", "throw-in-await-using", 3, [...handler, "run rejected: Error: boom"]],
+    ["the runner's teardown ends a serveForever() task and its handlers", "serve-forever-task-left", 0, [...handler, done]],
+    ["a connection that cannot close cleanly (its client reads nothing) is aborted after the grace", "stalled-client-dispose", 0, [...handler, "left the block", done]],
+  ]);
 });
 
 class Recording extends Protocol {
