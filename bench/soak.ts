@@ -620,10 +620,11 @@ async function probeLoop(port: number, deadline: number, everyMs: number, timeou
 // The run
 
 /** Polls `read` until it returns `want` or `seconds` pass; resolves the last value read. */
+/** Polls a descriptor count until it is down to `want` or below (Node 26 may close one of its own too). */
 async function waitFor(read: () => number | null, want: number, seconds: number): Promise<number | null> {
   const deadline = performance.now() + seconds * 1000;
   let value = read();
-  while (value !== want && performance.now() < deadline) {
+  while (value !== null && value > want && performance.now() < deadline) {
     await sleep(100);
     value = read();
   }
@@ -782,7 +783,7 @@ export function soakProblems(report: SoakReport): string[] {
   }
   if (fds !== null) {
     add(fds.afterClients !== fds.baseline, () => `server fds after the clients closed: ${fds.afterClients}, baseline ${fds.baseline}`);
-    add(fds.end !== fds.expectedEnd, () => `server fds after close: ${fds.end}, expected ${fds.expectedEnd}`);
+    add(fds.end > fds.expectedEnd, () => `server fds after close: ${fds.end}, expected ${fds.expectedEnd}`);
   }
   return problems;
 }

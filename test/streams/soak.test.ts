@@ -24,7 +24,8 @@ describe("soak", () => {
     if (!existsSync("/proc/self/fd")) return;
     assert.ok(report.fds !== null, summary);
     // After server.close() and closeClients(): the descriptors of start-up, less the listening socket.
-    assert.equal(report.fds.end, report.fds.expectedEnd, summary);
+    // Every descriptor the server took is given back (Node 26 may also close one of its own).
+    assert.ok(report.fds.end <= report.fds.expectedEnd, summary);
     assert.equal(report.fds.expectedEnd, report.fds.baseline - report.fds.listeners);
   });
 });
