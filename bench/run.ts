@@ -22,7 +22,7 @@ import { cpus, release, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import type { Metrics, Params, WorkerResult, WorkloadName } from "./common.js";
 import { heapGrowthPerTask, summariseProfile } from "./profile.js";
-import { BENCH_DIR, type Environment, REPO_DIR, detect, install } from "./setup.js";
+import { BENCH_DIR, type Environment, REPO_DIR, detect, gitDescription, install } from "./setup.js";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -894,15 +894,6 @@ async function heapBreakdown(env: Environment): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // The report
 
-function gitDescription(): string {
-  try {
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_DIR, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src"], { cwd: REPO_DIR, encoding: "utf8" }).trim();
-    return dirty === "" ? head : `${head} (src/ with uncommitted changes)`;
-  } catch {
-    return "unknown";
-  }
-}
 
 function cpuModel(): string {
   try {

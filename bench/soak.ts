@@ -34,10 +34,11 @@ import { cpus, getPriority, setPriority } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { mulberry32 } from "./common.js";
+import { REPO_DIR, gitDescription } from "./setup.js";
 import type { SoakServerClosed, SoakServerCounters, SoakServerStats } from "./soak-server.js";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const REPO_DIR = dirname(BENCH_DIR);
 
 export interface SoakOptions {
   /** How long the clients run, in seconds (default 60). */
@@ -130,17 +131,6 @@ export interface SoakReport {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** mulberry32: a small seeded generator, so a run can be repeated. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -295,7 +285,7 @@ class Clients {
     readonly port: number,
     seed: number,
   ) {
-    this.#random = generator(seed);
+    this.#random = mulberry32(seed);
   }
 
   #between(low: number, high: number): number {
@@ -848,16 +838,6 @@ export function soakTable(report: SoakReport): string {
 
 const SECTION = "## Soak test";
 
-/** The commit measured, as bench/run.ts says it. */
-function gitDescription(): string {
-  try {
-    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_DIR, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src"], { cwd: REPO_DIR, encoding: "utf8" }).trim();
-    return dirty === "" ? head : `${head} (src/ with uncommitted changes)`;
-  } catch {
-    return "unknown";
-  }
-}
 
 /** What the memory and CPU figures say, in a sentence or two. */
 function reading(report: SoakReport): string {

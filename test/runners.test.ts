@@ -2,7 +2,7 @@
 // Ctrl-C is tested in child processes (test/fixtures/sigint.ts) that send themselves SIGINT:
 // the only tests of the suite that take real time, a few hundred milliseconds each.
 import assert from "node:assert/strict";
-import { spawn as spawnChild, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import {
@@ -21,6 +21,7 @@ import {
   sleep,
 } from "../src/index.js";
 import { TestLoop } from "../src/testing.js";
+import { runFixture } from "./support/core.js";
 import { ValueError, ZeroDivisionError } from "./support/errors.js";
 
 /** A loop that records the shutdown steps `close()` takes (CPython's BaseTest.new_loop). */
@@ -429,7 +430,6 @@ describe("Runner", () => {
 });
 
 describe("Ctrl-C (SIGINT) while run() runs", () => {
-  const fixture = fileURLToPath(new URL("./fixtures/sigint.ts", import.meta.url));
 
   interface Outcome {
     status: number | null;
@@ -437,23 +437,11 @@ describe("Ctrl-C (SIGINT) while run() runs", () => {
     stdout: string;
   }
 
-  /** Runs the fixture with `scenarios` in a child process (at most 20 s). */
-  function runFixture(scenarios: string[]): Promise<Outcome> {
-    return new Promise((resolve, reject) => {
-      const child = spawnChild(process.execPath, ["--import", "tsx", fixture, ...scenarios], {
-        stdio: ["ignore", "pipe", "pipe"],
-        timeout: 20_000,
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-      child.on("error", reject);
-      child.on("close", (status, signal) => {
-        if (stderr !== "") reject(new Error(`the fixture wrote to stderr:\n${stderr}`));
-        else resolve({ status, signal, stdout });
-      });
-    });
+  /** Runs the fixture with `scenarios` in a child process (at most 20 s); it must be quiet on stderr. */
+  async function runSigint(scenarios: string[]): Promise<Outcome> {
+    const run = await runFixture("sigint.ts", scenarios);
+    if (run.stderr !== "") throw new Error(`the fixture wrote to stderr:\n${run.stderr}`);
+    return { status: run.status, signal: run.signal, stdout: run.stdout.join("\n") };
   }
 
   // Two processes, started together: one runs the scenarios that end normally, one after the
@@ -466,8 +454,8 @@ describe("Ctrl-C (SIGINT) while run() runs", () => {
   /** The lines `scenario` printed after its `== scenario` header, and its process's outcome. */
   async function spawn(scenario: string): Promise<{ lines: string[]; outcome: Outcome }> {
     if (sequence === null || twice === null) {
-      sequence = runFixture(SEQUENCE);
-      twice = runFixture(["twice"]);
+      sequence = runSigint(SEQUENCE);
+      twice = runSigint(["twice"]);
       sequence.catch(() => undefined); // reported by the tests that await them
       twice.catch(() => undefined);
     }

@@ -104,30 +104,10 @@ export interface SpawnPlan {
 /** The default grace period of `killOnCancel: true`, in seconds. */
 export const DEFAULT_KILL_GRACE = 5;
 
-const EXEC_KEYS = [
-  "stdin",
-  "stdout",
-  "stderr",
-  "env",
-  "cwd",
-  "startNewSession",
-  "uid",
-  "gid",
-  "windowsHide",
-  "argv0",
-] as const satisfies readonly (keyof SubprocessOptions)[];
-const SHELL_KEYS = [
-  "stdin",
-  "stdout",
-  "stderr",
-  "env",
-  "cwd",
-  "startNewSession",
-  "uid",
-  "gid",
-  "windowsHide",
-  "shell",
-] as const satisfies readonly (keyof SubprocessShellOptions)[];
+/** The keys the exec and shell forms share. */
+const SPAWN_KEYS = ["stdin", "stdout", "stderr", "env", "cwd", "startNewSession", "uid", "gid", "windowsHide"] as const;
+const EXEC_KEYS = [...SPAWN_KEYS, "argv0"] as const satisfies readonly (keyof SubprocessOptions)[];
+const SHELL_KEYS = [...SPAWN_KEYS, "shell"] as const satisfies readonly (keyof SubprocessShellOptions)[];
 const PROCESS_KEYS = ["limit", "killOnCancel"] as const satisfies readonly (keyof ProcessOptions)[];
 const CREATE_EXEC_KEYS = [...EXEC_KEYS, ...PROCESS_KEYS] as const satisfies readonly (keyof CreateSubprocessExecOptions)[];
 const CREATE_SHELL_KEYS = [...SHELL_KEYS, ...PROCESS_KEYS] as const satisfies readonly (keyof CreateSubprocessShellOptions)[];
