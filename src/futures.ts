@@ -94,6 +94,30 @@ export function _isResolvingFunction(fn: unknown): boolean {
  */
 export const _lastAwaits = new WeakMap<Task<unknown>, string>();
 
+/**
+ * @internal Debug mode only: where each task last suspended, as the stack (a string) of the
+ * call that made the future it awaits, when its own code made it (`await sleep(1)`,
+ * `await q.get()`). The engine gives no stack at the `await` itself (it calls `then` from a
+ * job of its own), so this is the nearest point the library can see. Read by the call graph.
+ */
+export const _suspendedAt = new WeakMap<Task<unknown>, string>();
+
+/** Debug mode: the stack where a future was made, and the task whose code made it. */
+const creations = new WeakMap<Future<unknown>, { stack: string; task: Task<unknown> | null }>();
+
+/** Debug mode: remembers where `future` is being made (read now: a string keeps nothing alive). */
+function recordCreation(future: Future<unknown>): void {
+  const frame = frameStorage.getStore();
+  const task = frame === undefined ? null : frame._frameTask;
+  if (task === null) return;
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 30;
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, recordCreation);
+  Error.stackTraceLimit = limit;
+  creations.set(future, { stack: holder.stack ?? "", task });
+}
+
 /** The settled outcome kept for a `then()` chain that comes later. */
 const FULFILLED = 1;
 const REJECTED = 2;
@@ -295,15 +319,27 @@ export class TaskFollowRecord extends AwaitRecord {
 }
 
 /** @internal A callback added with `addDoneCallback`. */
-class DoneCallback implements ReadyItem {
+export class DoneCallback implements ReadyItem {
   readonly _future: Future<unknown>;
   readonly _fn: (future: never) => unknown;
   readonly _context: Context | null;
+  /**
+   * For the call graph: who waits on the future through this callback (the future `gather`,
+   * `shield` or `wait` returns, or the task group whose task this is), or `null`. Edges of the
+   * awaited-by graph are read from here and from await records; nothing else is kept.
+   */
+  readonly _waiter: object | null;
 
-  constructor(future: Future<unknown>, fn: (future: never) => unknown, context: Context | null) {
+  constructor(
+    future: Future<unknown>,
+    fn: (future: never) => unknown,
+    context: Context | null,
+    waiter: object | null = null,
+  ) {
     this._future = future;
     this._fn = fn;
     this._context = context;
+    this._waiter = waiter;
   }
 
   _run(): void {
@@ -322,7 +358,8 @@ class DoneCallback implements ReadyItem {
   }
 }
 
-type CallbackRecord = AwaitRecord | DoneCallback;
+/** @internal */
+export type CallbackRecord = AwaitRecord | DoneCallback;
 
 /** Options of {@link Future}. */
 export interface FutureOptions {
@@ -381,6 +418,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       checkOptions("new Future()", options, FUTURE_KEYS);
       this._loop = options.loop ?? getRunningLoop();
     }
+    if (this._loop.getDebug()) recordCreation(this as Future<unknown>);
   }
 
   /** Whether the future has a result, an error, or was cancelled. */
@@ -502,11 +540,27 @@ export class Future<T = unknown> implements PromiseLike<T> {
     else this._addRecord(record);
   }
 
-  /** @internal A done callback that needs no context (library internals). */
-  _addInternalCallback(fn: (future: this) => unknown): void {
-    const record = new DoneCallback(this as Future<unknown>, fn as (future: never) => unknown, null);
+  /**
+   * @internal A done callback that needs no context (library internals). `waiter`: what waits
+   * on this future through the callback, for the call graph (see `DoneCallback._waiter`).
+   */
+  _addInternalCallback(fn: (future: this) => unknown, waiter: object | null = null): void {
+    const record = new DoneCallback(this as Future<unknown>, fn as (future: never) => unknown, null, waiter);
     if (this._state !== "pending") this._loop._enqueue(record);
     else this._addRecord(record);
+  }
+
+  /** @internal Takes one callback record off the future (it will not run when it completes). */
+  _removeRecord(record: CallbackRecord): void {
+    if (this._cb0 === record) {
+      this._cb0 = null;
+      return;
+    }
+    const rest = this._cbs;
+    if (rest === null) return;
+    const i = rest.indexOf(record);
+    if (i >= 0) rest.splice(i, 1);
+    if (rest.length === 0) this._cbs = null;
   }
 
   /** Removes every registration of `fn`; returns how many there were. */
@@ -612,7 +666,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
     } else {
       this._addRecord(record);
       task._addWaitRecord(record);
-      if (this._loop.getDebug()) _lastAwaits.set(task, this.toString());
+      if (this._loop.getDebug()) {
+        _lastAwaits.set(task, this.toString());
+        const created = creations.get(this as Future<unknown>);
+        if (created !== undefined && created.task === task) _suspendedAt.set(task, created.stack);
+        else _suspendedAt.delete(task);
+      }
       // A cancel that arrived while the task ran foreign code is delivered at this await (a
       // scope's cancel only at an await made under that scope).
       if (task._mustCancel) {

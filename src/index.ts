@@ -109,6 +109,21 @@ export {
 // Running
 export { type RunOptions, Runner, run } from "./runners.js";
 
+// Introspection (src/debug/): the call graph, and the snapshot `asyncio-ts ps` reads
+export {
+  type CallGraphOptions,
+  FrameCallGraphEntry,
+  FutureCallGraph,
+  type PrintCallGraphOptions,
+  captureCallGraph,
+  formatCallGraph,
+  futureAddToAwaitedBy,
+  futureDiscardFromAwaitedBy,
+  printCallGraph,
+} from "./debug/graph.js";
+export type { LoopSnapshot, TaskSnapshot, TasksSnapshot } from "./debug/snapshot.js";
+import "./debug/snapshot.js";
+
 // Synchronisation primitives (src/locks/)
 export { Barrier } from "./locks/barrier.js";
 export { Condition } from "./locks/condition.js";

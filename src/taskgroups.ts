@@ -26,6 +26,8 @@ import { type Awaitable, type Task, type TaskOptions, currentTask } from "./task
 /** new → running (body runs) → exiting (waiting for tasks) → done. */
 type GroupPhase = "new" | "running" | "exiting" | "done";
 
+let groupCounter = 0;
+
 /**
  * A group of tasks that `taskGroup()` waits for and cancels together. Received by the body of
  * {@link taskGroup}.
@@ -33,6 +35,8 @@ type GroupPhase = "new" | "running" | "exiting" | "done";
  * asyncio: `asyncio.TaskGroup` (3.11).
  */
 export class TaskGroup {
+  /** @internal A number naming the group in introspection (`asyncio-ts ps`). */
+  readonly _id = ++groupCounter;
   #phase: GroupPhase = "new";
   /** The group cancels its tasks (a task failed, the parent was cancelled, or `cancel()`). */
   #aborting = false;
@@ -68,7 +72,8 @@ export class TaskGroup {
     if (this.#aborting) reject("is shutting down");
     const task = (this.#loop as EventLoop).createTask(coro, options);
     this.#tasks.add(task as Task<unknown>);
-    task._addInternalCallback(this.#onTaskDone as (t: Task<T>) => void);
+    // The group is the task's waiter in the call graph: its parent task awaits the task.
+    task._addInternalCallback(this.#onTaskDone as (t: Task<T>) => void, this);
     // An eager task may have failed and aborted the group before it joined the set.
     if (this.#aborting && !task.done()) task.cancel();
     return task;
@@ -207,6 +212,14 @@ export class TaskGroup {
       this.#parentCancelRequested = this.#scope?._requestCancel() ?? false;
     }
   };
+
+  /**
+   * @internal For the call graph: the task that awaits this group's tasks (the task running
+   * the group's body or exit), or `null` once the group is done.
+   */
+  _graphParent(): Task<unknown> | null {
+    return this.#phase === "running" || this.#phase === "exiting" ? this.#parent : null;
+  }
 
   /** The state of the group, as asyncio's repr shows it. */
   toString(): string {

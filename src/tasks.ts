@@ -63,6 +63,9 @@ const TASK_CONSTRUCTOR_KEYS = [...TASK_KEYS, "loop"] as const;
 
 let taskCounter = 0;
 
+/** The tasks whose `cancel()` is delivering to their awaits now, innermost last. */
+const cancelsUnderway: Task<unknown>[] = [];
+
 /** Debug mode: the tasks whose stuck cancel was reported already (reported once each). */
 const stuckReported = new WeakSet<Task<unknown>>();
 
@@ -110,6 +113,11 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /** @internal The name given, or `null` for the default `Task-<_id>` (made on demand). */
   _name: string | null;
   /** @internal */ readonly _id: number;
+  /**
+   * @internal The id of the task whose code created this one (0: none, made from a callback or
+   * outside the loop). An id, not a reference: a task never keeps a finished creator alive.
+   */
+  readonly _parentId: number;
   /** @internal */ _started = false;
   /** @internal */ _mustCancel = false;
   /** @internal */ _numCancelsRequested = 0;
@@ -159,9 +167,11 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     if (context !== undefined && !(context instanceof Context)) {
       throw new TypeError(`\`context\` must be a Context, got ${describe(context)}`);
     }
-    this._context = context === undefined ? currentContext().copy() : context;
+    const frame = frameStorage.getStore();
+    this._context = context === undefined ? (frame === undefined ? currentContext() : frame._context).copy() : context;
     this._name = name ?? null;
     this._id = ++taskCounter;
+    this._parentId = frame === undefined || frame._frameTask === null ? 0 : frame._frameTask._id;
     loop._linkTask(this as Task<unknown>);
     if (loop.getDebug()) _createdAt.set(this as Task<unknown>, _userCallSite());
     if (options?.eagerStart === true && loop.isRunning()) this._run();
@@ -262,13 +272,24 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     }
     this._markRetrieved();
     if (this._state !== "pending") return false;
+    // Tasks awaiting each other (a deadlock): the cancel came round the cycle back to a task
+    // it is being delivered to. That is the same request, not a new one (asyncio recurses
+    // until the stack overflows).
+    if (cancelsUnderway.includes(this as Task<unknown>)) return true;
     this._numCancelsRequested++;
     this._cancelRequested = true;
     const controller = this._abort;
     if (controller !== null && !controller.signal.aborted) {
       controller.abort(new CancelledError(msg ?? ""));
     }
-    if (this._cancelAwaits(null, msg)) {
+    cancelsUnderway.push(this as Task<unknown>);
+    let reached: boolean;
+    try {
+      reached = this._cancelAwaits(null, msg);
+    } finally {
+      cancelsUnderway.pop();
+    }
+    if (reached) {
       this._cancelDelivered = true;
       return true;
     }
@@ -511,6 +532,14 @@ function cancelAwait(record: AwaitRecord, scope: CancelScope | null, msg: string
   if (scope !== null && !scope._encloses(record._scope)) return false;
   if (!record._isAwait()) return false;
   const future = record._future;
+  if (cancelsUnderway.includes(future as Task<unknown>)) {
+    // The task awaited here is the one whose cancel reached this task (tasks awaiting each
+    // other): this await gets the cancel directly, and the cycle unwinds from here.
+    future._removeRecord(record);
+    record._cancelOnRun = msg ?? "";
+    future._loop._enqueue(record);
+    return true;
+  }
   if (future.cancel(msg)) return true;
   if (future._state === "pending") return false;
   // Completed, its wake-up queued: the awaiter gets the cancel instead of the outcome.

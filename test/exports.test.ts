@@ -27,7 +27,9 @@ const INDEX = [
   "ExceptionGroup",
   "FIRST_COMPLETED",
   "FIRST_EXCEPTION",
+  "FrameCallGraphEntry",
   "Future",
+  "FutureCallGraph",
   "GatheringFuture",
   "Handle",
   "IncompleteReadError",
@@ -81,6 +83,12 @@ const INDEX = [
   "toThread",
   "wait",
   "waitFor",
+  // Introspection
+  "captureCallGraph",
+  "formatCallGraph",
+  "futureAddToAwaitedBy",
+  "futureDiscardFromAwaitedBy",
+  "printCallGraph",
   // Streams, transports and protocols
   "StreamReaderProtocol",
   "StreamReader",

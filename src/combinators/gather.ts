@@ -188,6 +188,8 @@ function gatherList(args: unknown[], returnExceptions: boolean): GatheringFuture
   // results): no map of every argument, which cost most of gather's time for 100k tasks.
   let registered = 0;
   let finished = 0;
+  /** For the call graph: the children are awaited by whoever awaits the gather. */
+  const graphWaiter = (): Future<unknown> | null => outer;
 
   const release = (): void => {
     for (const child of foreign) if (!child.done()) child.removeDoneCallback(onChildDone);
@@ -244,7 +246,7 @@ function gatherList(args: unknown[], returnExceptions: boolean): GatheringFuture
     loop ??= fut._loop;
     registered++;
     if (fut.done()) alreadyDone.push(fut);
-    else fut._addInternalCallback(onChildDone);
+    else fut._addInternalCallback(onChildDone, graphWaiter);
     children[i] = fut;
   }
   outer = new GatheringFuture<unknown[]>(children, loop as EventLoop);

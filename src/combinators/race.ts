@@ -58,7 +58,7 @@ class RaceFuture<T> extends Future<T> {
     const alreadyDone: Future<unknown>[] = [];
     for (const { future } of contenders) {
       if (future.done()) alreadyDone.push(future);
-      else future._addInternalCallback(this.#onContenderDone);
+      else future._addInternalCallback(this.#onContenderDone, this);
     }
     for (const future of alreadyDone) this.#contenderDone(future);
   }

@@ -46,7 +46,8 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
     if (!inner.done()) inner.removeDoneCallback(onInnerDone);
   };
 
-  inner._addInternalCallback(onInnerDone);
+  // For the call graph, `inner` is awaited by whoever awaits `outer`.
+  inner._addInternalCallback(onInnerDone, outer);
   outer._addInternalCallback(onOuterDone);
   return outer;
 }

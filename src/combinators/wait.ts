@@ -113,7 +113,8 @@ async function waitUntil(
       if (!waiter.done()) waiter.setResult(undefined);
     }
   };
-  for (const fut of futures) fut._addInternalCallback(onCompletion);
+  // For the call graph, the futures are awaited by the task awaiting `waiter`.
+  for (const fut of futures) fut._addInternalCallback(onCompletion, waiter);
   try {
     await waiter;
   } finally {

@@ -42,7 +42,9 @@ import { checkDelay, checkFunction, checkOptions, describe } from "../internal/v
 import { type Awaitable, type TaskOptions, Task, _createdAt, _describeCoro, ensureFuture } from "../tasks.js";
 import { type Clock, type ClockHost, RealClock } from "./clock.js";
 import { type ReadyItem, type TimerEntry, Handle, TimerHandle } from "./handles.js";
-import { _getRunningLoop, _runOutsideFrame, _setRunningLoop, frameStorage } from "./running.js";
+import { _getRunningLoop, _registerLoop, _runOutsideFrame, _setRunningLoop, frameStorage } from "./running.js";
+
+let loopCounter = 0;
 
 /** What an exception handler is told: a message and, as they apply, the objects involved. */
 export interface ExceptionContext {
@@ -216,6 +218,18 @@ export class EventLoop implements ClockHost {
     checkOptions("new EventLoop()", options, EVENT_LOOP_KEYS);
     this.#clock = options.clock ?? new RealClock();
     this.#debug = options.debug ?? false;
+    _registerLoop(this);
+  }
+
+  /** @internal A number naming the loop in introspection. */
+  readonly _id = ++loopCounter;
+
+  /**
+   * @internal What the loop holds now, for introspection and the deadlock report: callbacks
+   * ready, timers armed, and the resources its API made that are still open.
+   */
+  _holding(): { ready: number; timers: number; resources: LoopResource[] } {
+    return { ready: this.#ready.length, timers: this.#timers.size, resources: Array.from(this.#resources) };
   }
 
   // ---------------------------------------------------------------- running and stopping

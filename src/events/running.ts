@@ -84,3 +84,24 @@ export function getRunningLoop(): EventLoop {
   if (runningLoop === null) throw new RuntimeError(NO_RUNNING_LOOP);
   return runningLoop;
 }
+
+/** Every event loop made and not yet collected, weakly: what introspection looks at. */
+const loops = new Set<WeakRef<EventLoop>>();
+const collected = new FinalizationRegistry<WeakRef<EventLoop>>((ref) => loops.delete(ref));
+
+/** @internal A new loop (loops are few: this costs nothing that matters). */
+export function _registerLoop(loop: EventLoop): void {
+  const ref = new WeakRef(loop);
+  loops.add(ref);
+  collected.register(loop, ref);
+}
+
+/** @internal The loops alive now, oldest first. */
+export function _allLoops(): EventLoop[] {
+  const alive: EventLoop[] = [];
+  for (const ref of loops) {
+    const loop = ref.deref();
+    if (loop !== undefined) alive.push(loop);
+  }
+  return alive;
+}

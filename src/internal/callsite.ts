@@ -32,3 +32,56 @@ export function _userCallSite(stack: string | undefined = new Error().stack): st
   const outside = frames.find((line) => !isLibraryFrame(line));
   return outside === undefined ? "" : outside.trim().replace(/^at /, "");
 }
+
+/** @internal One frame of a V8 stack, parsed. */
+export interface ParsedFrame {
+  functionName: string;
+  /** A path (a `file:` URL becomes its path), `node:…`, or `""` when V8 gave none. */
+  fileName: string;
+  lineNumber: number;
+  columnNumber: number;
+  /** V8 marked it `async`: a suspended async function further up the await chain. */
+  isAsync: boolean;
+  /** The frame is in the library's code or in Node's. */
+  isLibrary: boolean;
+}
+
+/** `at [async] [name ](location)` or `at [async] location`. */
+const FRAME = /^\s+at (async )?(?:(.*?) \((.*)\)|(.*))$/;
+const LOCATION = /^(.*?):(\d+):(\d+)$/;
+
+/** @internal The frames of a V8 stack string, innermost first (lines that are not frames skipped). */
+export function _parseStack(stack: string): ParsedFrame[] {
+  const frames: ParsedFrame[] = [];
+  for (const line of stack.split("\n")) {
+    const match = FRAME.exec(line);
+    if (match === null) continue;
+    const isAsync = match[1] !== undefined;
+    let name = match[2] ?? "";
+    const where = match[3] ?? match[4] ?? "";
+    const location = LOCATION.exec(where);
+    let fileName = location === null ? "" : (location[1] as string);
+    if (location === null && match[3] === undefined) {
+      // `at async Promise.all (index 0)` has a location; `at foo` alone is a name.
+      name = where;
+    } else if (location === null) {
+      name = `${name} (${where})`;
+    }
+    if (fileName.startsWith("file://")) {
+      try {
+        fileName = fileURLToPath(fileName);
+      } catch {
+        // keep the URL as it is
+      }
+    }
+    frames.push({
+      functionName: name,
+      fileName,
+      lineNumber: location === null ? 0 : Number(location[2]),
+      columnNumber: location === null ? 0 : Number(location[3]),
+      isAsync,
+      isLibrary: isLibraryFrame(line),
+    });
+  }
+  return frames;
+}

@@ -474,4 +474,26 @@ describe("Task.cancel", () => {
       assert.equal(getRunningLoop().time(), 0);
     });
   });
+
+  it("cancelling one of two tasks awaiting each other ends both cancelled (no stack overflow)", async () => {
+    await runTest(async () => {
+      const gate = createTask(async () => sleep(0));
+      let b: Task<void> | null = null;
+      const a = createTask(async () => {
+        await gate;
+        await (b as Task<void>);
+      });
+      b = createTask(async () => {
+        await gate;
+        await a;
+      });
+      await sleep(0.1);
+      assert.equal(a.cancel("round"), true);
+      assert.ok(isCancellation(await errorOf(a)));
+      assert.ok(isCancellation(await errorOf(b)));
+      assert.ok(a.cancelled() && b.cancelled());
+      assert.equal(a.cancelling(), 1);
+      assert.equal(b.cancelling(), 1); // a awaited b: its cancel reached b once, then came round
+    });
+  });
 });
