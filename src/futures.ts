@@ -776,6 +776,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return null;
   }
 
+  /**
+   * @internal What a task awaiting this future waits for, in a report: the primitive a waiter
+   * belongs to (`<Lock [locked, waiters:2]>`), else the future itself.
+   */
+  _describeWait(): string {
+    return this.toString();
+  }
+
   /** @internal "Future" or "Task", for messages. */
   _kind(): string {
     return "Future";
@@ -854,6 +862,12 @@ export class Waiter<T> extends Future<T> {
     if (!super.cancel(msg)) return false;
     this.#queue?._discard();
     return true;
+  }
+
+  /** @internal The primitive it waits on (see `Future._describeWait`). */
+  override _describeWait(): string {
+    const owner = this.#queue?._owner;
+    return owner === null || owner === undefined ? this.toString() : String(owner);
   }
 
   /** @internal Woken by its queue: completes with `value`. */

@@ -122,7 +122,8 @@ export {
   printCallGraph,
 } from "./debug/graph.js";
 export type { LoopSnapshot, TaskSnapshot, TasksSnapshot } from "./debug/snapshot.js";
-import "./debug/snapshot.js";
+// Loaded for their effect: the snapshot `asyncio-ts ps` reads, the stall report of debug mode.
+import "./debug/blocked.js";
 
 // Synchronisation primitives (src/locks/)
 export { Barrier } from "./locks/barrier.js";

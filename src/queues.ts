@@ -554,9 +554,9 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   #wait(): Waiting {
     this.#loop = bindLoop(this.#loop, this);
     return (this.#waiting ??= {
-      getters: new WaiterQueue(),
-      putters: new WaiterQueue(),
-      joiners: new WaiterQueue(),
+      getters: new WaiterQueue(this),
+      putters: new WaiterQueue(this),
+      joiners: new WaiterQueue(this),
     });
   }
 
@@ -610,6 +610,11 @@ abstract class QueueOperation<T, R> extends Future<R> implements Parked<void>, R
 
   /** A woken operation was cancelled before its step: the next waiter gets the wake-up. */
   protected abstract _passOn(): void;
+
+  /** @internal The queue it waits on. */
+  override _describeWait(): string {
+    return this._queue.toString();
+  }
 
   /** @internal Woken: its step runs next iteration. */
   _wake(): void {

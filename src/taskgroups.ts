@@ -28,6 +28,20 @@ type GroupPhase = "new" | "running" | "exiting" | "done";
 
 let groupCounter = 0;
 
+/** What the task running a group's exit awaits: reports name the group. */
+class GroupWait extends Future<boolean> {
+  readonly #group: TaskGroup;
+
+  constructor(loop: EventLoop, group: TaskGroup) {
+    super(loop);
+    this.#group = group;
+  }
+
+  override _describeWait(): string {
+    return this.#group.toString();
+  }
+}
+
 /**
  * A group of tasks that `taskGroup()` waits for and cancels together. Received by the body of
  * {@link taskGroup}.
@@ -144,7 +158,7 @@ export class TaskGroup {
 
     let pendingCancellation: CancelledError | null = null;
     while (this.#tasks.size > 0) {
-      if (this.#onCompleted === null) this.#onCompleted = new Future<boolean>({ loop: parent._loop });
+      if (this.#onCompleted === null) this.#onCompleted = new GroupWait(parent._loop, this);
       try {
         await this.#onCompleted;
       } catch (caught) {

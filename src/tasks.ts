@@ -63,6 +63,9 @@ const TASK_CONSTRUCTOR_KEYS = [...TASK_KEYS, "loop"] as const;
 
 let taskCounter = 0;
 
+/** The tasks whose repr is being made now (a repr shows what the task awaits, recursively). */
+const inRepr: Task<unknown>[] = [];
+
 /** The tasks whose `cancel()` is delivering to their awaits now, innermost last. */
 const cancelsUnderway: Task<unknown>[] = [];
 
@@ -509,6 +512,11 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     return this._context;
   }
 
+  /** @internal A task awaited by another: its name and id (its repr nests what it awaits). */
+  override _describeWait(): string {
+    return `<Task ${this._state} name=${this._nameForRepr()} id=${this._id}>`;
+  }
+
   /** @internal */
   _nameForRepr(): string {
     return `'${this.getName()}'`;
@@ -522,7 +530,19 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     if (this._state === "pending" && this._numCancelsRequested > 0) state = "cancelling";
     const extra: string[] = [`name=${this._nameForRepr()}`, `coro=${_describeCoro(this._coro)}`];
     const waitingFor = this._futWaiter;
-    if (waitingFor !== null) extra.push(`wait_for=${waitingFor.toString()}`);
+    if (waitingFor !== null) {
+      // Tasks awaiting each other would print each other forever: the second time round, `...`
+      // (as Python's reprs of recursive structures).
+      if (inRepr.includes(this as Task<unknown>)) extra.push("wait_for=...");
+      else {
+        inRepr.push(this as Task<unknown>);
+        try {
+          extra.push(`wait_for=${waitingFor.toString()}`);
+        } finally {
+          inRepr.pop();
+        }
+      }
+    }
     return [state, ...extra, ...parts];
   }
 }
@@ -532,6 +552,7 @@ function cancelAwait(record: AwaitRecord, scope: CancelScope | null, msg: string
   if (scope !== null && !scope._encloses(record._scope)) return false;
   if (!record._isAwait()) return false;
   const future = record._future;
+  if (record._cancelOnRun !== null) return true; // it carries a cancel already
   if (cancelsUnderway.includes(future as Task<unknown>)) {
     // The task awaited here is the one whose cancel reached this task (tasks awaiting each
     // other): this await gets the cancel directly, and the cycle unwinds from here.

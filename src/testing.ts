@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { _asOwnWork, _blockedReport, _realWorkPending, _watchOutsideWork } from "./debug/blocked.js";
 import { RuntimeError } from "./errors.js";
 import type { Clock, ClockHost } from "./events/clock.js";
 import { EventLoop } from "./events/loop.js";
@@ -186,5 +187,72 @@ const RUN_TEST_KEYS = ["debug", "autojump", "start"] as const satisfies readonly
 export function runTest<T>(main: Awaitable<T>, options: RunTestOptions = {}): Promise<T> {
   checkOptions("runTest()", options, RUN_TEST_KEYS);
   const { autojump = true, start = 0, debug = false } = options;
-  return run(main, { debug, loopFactory: () => new TestLoop({ autojump, start, debug }) });
+  let deadlock: string | null = null;
+  let stopWatching: (() => void) | null = null;
+  const loopFactory = (): TestLoop => {
+    const loop = new TestLoop({ autojump, start, debug });
+    stopWatching = watchForDeadlock(loop, (report) => {
+      deadlock = report;
+      // The run ends here: the runner then cancels the blocked tasks (their `finally` blocks
+      // run) and closes the loop.
+      loop.stop();
+    });
+    return loop;
+  };
+  return run(main, { debug, loopFactory }).then(
+    (value) => {
+      stopWatching?.();
+      return value;
+    },
+    (error: unknown) => {
+      stopWatching?.();
+      if (deadlock === null) throw error;
+      throw new RuntimeError(`runTest(): deadlock: ${deadlock}`, { cause: error });
+    },
+  );
+}
+
+/** How often a stuck test loop looks again while outside work may still wake a task (ms). */
+const RECHECK_MS = 20;
+
+/**
+ * Calls `onDeadlock(report)` once when `loop` has tasks and none can ever run again: no
+ * callback ready, no timer, nobody waiting for idleness, and nothing outside the loop pending
+ * that may wake a task (see `_realWorkPending`). While outside work is pending it looks again
+ * every few milliseconds, and never reports while it may still wake a task.
+ */
+function watchForDeadlock(loop: TestLoop, onDeadlock: (report: string) => void): () => void {
+  const stop = _watchOutsideWork(loop);
+  let checking = false;
+  let reported = false;
+  const check = (): void => {
+    checking = false;
+    if (reported || !loop.isRunning() || loop._taskCount === 0) return;
+    const holding = loop._holding();
+    // Something will run: the next stuck moment calls again.
+    if (holding.ready > 0 || holding.timers > 0 || holding.idleWaiters > 0) return;
+    if (_realWorkPending(loop)) {
+      checking = true;
+      // Look again from a fresh immediate, so this timer is not counted as pending work.
+      _asOwnWork(() => setTimeout(() => _asOwnWork(() => setImmediate(check)), RECHECK_MS));
+      return;
+    }
+    reported = true;
+    onDeadlock(
+      "every task is blocked and nothing can wake them (no callback ready, no timer, no I/O, " +
+        "thread job or child process pending). What each task awaits:\n" +
+        _blockedReport(loop),
+    );
+  };
+  loop._onStuck = () => {
+    if (checking || reported) return;
+    checking = true;
+    // After Node's I/O phase: an event already delivered may still wake a task.
+    _asOwnWork(() => setImmediate(check));
+  };
+  return () => {
+    reported = true;
+    loop._onStuck = null;
+    stop();
+  };
 }

@@ -42,6 +42,8 @@ export class FrameCallGraphEntry {
   readonly columnNumber: number;
   /** An `async` frame: an async function suspended further up the await chain. */
   readonly isAsync: boolean;
+  /** @internal The library's own code (or Node's). */
+  readonly _isLibrary: boolean;
 
   /** @internal */
   constructor(frame: ParsedFrame) {
@@ -50,6 +52,7 @@ export class FrameCallGraphEntry {
     this.lineNumber = frame.lineNumber;
     this.columnNumber = frame.columnNumber;
     this.isAsync = frame.isAsync;
+    this._isLibrary = frame.isLibrary;
   }
 
   /** `async main (/app/main.ts:12:5)`. */

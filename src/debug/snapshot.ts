@@ -35,6 +35,8 @@ export interface TaskSnapshot {
   createdAt: string | null;
   /** Best-effort frames, innermost first (debug mode: where it suspended); may be empty. */
   stack: string[];
+  /** The innermost frame of `stack` in the program's own code (not the library's), or `null`. */
+  suspendedAt: string | null;
 }
 
 /** One loop in a {@link TasksSnapshot}. */
@@ -80,14 +82,15 @@ function tolerant<T>(read: () => T, fallback: T): T {
 }
 
 /** @internal The futures `task`'s code awaits now. */
-export function _awaitedBy(task: Task<unknown>): Future<unknown>[] {
+export function _awaitsOf(task: Task<unknown>): Future<unknown>[] {
   const records = task._waitRecords === null ? [task._waitRecord] : [task._waitRecord, ...task._waitRecords];
   const futures: Future<unknown>[] = [];
   for (const record of records) if (record !== null) futures.push(record._future);
   return futures;
 }
 
-function snapshotLoop(loop: EventLoop): LoopSnapshot {
+/** @internal The snapshot of one loop. */
+export function _snapshotLoop(loop: EventLoop): LoopSnapshot {
   const tasks = tolerant(() => loop._liveTasks(), [] as Task<unknown>[]);
   const current = tolerant(() => currentTask(loop), null);
   const awaitingTasks = new Map<number, number[]>();
@@ -102,19 +105,21 @@ function snapshotLoop(loop: EventLoop): LoopSnapshot {
       else list.push(task._id);
     }
     const group = tolerant(() => _groupOf(task), null);
-    const stack = tolerant(() => _suspendedStack(task).map(String), [] as string[]);
+    const frames = tolerant(() => _suspendedStack(task), []);
+    const own = frames.find((frame) => !frame._isLibrary);
     return {
       id: task._id,
       name: tolerant(() => task.getName(), `Task-${task._id}`),
       state: task._state,
       current: task === current,
-      awaiting: tolerant(() => _awaitedBy(task).map(String), [] as string[]),
+      awaiting: tolerant(() => _awaitsOf(task).map((f) => f._describeWait()), [] as string[]),
       awaitingTasks: [],
       awaitedBy,
       parent: task._parentId === 0 ? null : task._parentId,
       group: group === null ? null : { id: group._id, repr: tolerant(() => group.toString(), "<TaskGroup>") },
       createdAt: _createdAt.get(task) ?? null,
-      stack,
+      stack: frames.map(String),
+      suspendedAt: own === undefined ? null : String(own),
     };
   });
   for (const entry of entries) entry.awaitingTasks = awaitingTasks.get(entry.id) ?? [];
@@ -132,7 +137,7 @@ function snapshotLoop(loop: EventLoop): LoopSnapshot {
 export function _tasksSnapshot(): TasksSnapshot {
   const loops = _allLoops()
     .filter((loop) => tolerant(() => loop.isRunning() || loop._firstTask !== null, false))
-    .map(snapshotLoop);
+    .map(_snapshotLoop);
   return { pid: process.pid, version: packageVersion(), loops };
 }
 

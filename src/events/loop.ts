@@ -46,6 +46,14 @@ import { _getRunningLoop, _registerLoop, _runOutsideFrame, _setRunningLoop, fram
 
 let loopCounter = 0;
 
+/** What each blocked task of a loop awaits (set by the introspection module when it loads). */
+let describeBlocked: ((loop: EventLoop) => string) | null = null;
+
+/** @internal */
+export function _setBlockedReporter(fn: (loop: EventLoop) => string): void {
+  describeBlocked = fn;
+}
+
 /** What an exception handler is told: a message and, as they apply, the objects involved. */
 export interface ExceptionContext {
   message: string;
@@ -228,8 +236,13 @@ export class EventLoop implements ClockHost {
    * @internal What the loop holds now, for introspection and the deadlock report: callbacks
    * ready, timers armed, and the resources its API made that are still open.
    */
-  _holding(): { ready: number; timers: number; resources: LoopResource[] } {
-    return { ready: this.#ready.length, timers: this.#timers.size, resources: Array.from(this.#resources) };
+  _holding(): { ready: number; timers: number; idleWaiters: number; resources: LoopResource[] } {
+    return {
+      ready: this.#ready.length,
+      timers: this.#timers.size,
+      idleWaiters: this.#idleWaiters.length,
+      resources: Array.from(this.#resources),
+    };
   }
 
   // ---------------------------------------------------------------- running and stopping
@@ -838,6 +851,7 @@ export class EventLoop implements ClockHost {
   /** Steps 1 and 2 of the iteration: collect due timers, then run what is ready. */
   #runOnce(): void {
     this.#tailRunning = false;
+    this.#iterations++;
     if (this.#stopInTail) {
       // The previous iteration's resumed code called stop(): that iteration was the last.
       this.#stopInTail = false;
@@ -926,6 +940,58 @@ export class EventLoop implements ClockHost {
     const top = this.#timers.peek();
     if (top !== undefined) this.#clock.arm(top._when, this);
     if (this.#idleWaiters.length > 0) this.#scheduleIdleCheck();
+    else if (top === undefined && this._taskCount > 0) {
+      // Tasks wait and nothing in the loop will wake them: something outside must, or they
+      // are stuck. A test loop reports a deadlock; debug mode watches for a stall.
+      if (this._onStuck !== null) this._onStuck();
+      else if (this.#debug) this.#watchStall();
+    }
+  }
+
+  /**
+   * @internal Called when an iteration ends with tasks waiting, nothing ready, no timer and
+   * nobody waiting for idleness (`runTest` sets it to look for a deadlock).
+   */
+  _onStuck: (() => void) | null = null;
+
+  /**
+   * Debug mode: when the loop has tasks waiting, no callback ready and no timer armed, and it
+   * stays so this many seconds, what each task awaits is reported once through the exception
+   * handler (a program stuck on a lock or an event nobody will set). `null`: never. Default 10.
+   *
+   * Not in asyncio (whose debug mode reports slow callbacks only).
+   */
+  stallReportDelay: number | null = 10;
+
+  /** Iterations run so far: how the stall watch sees progress. */
+  #iterations = 0;
+  #stallTimer: ReturnType<typeof setTimeout> | null = null;
+  #stallReported = false;
+
+  /** Debug mode: report once if the loop stays stuck for `stallReportDelay` seconds. */
+  #watchStall(): void {
+    const delay = this.stallReportDelay;
+    if (this.#stallTimer !== null || this.#stallReported || delay === null || !(delay >= 0)) return;
+    const iterationsAtStart = this.#iterations;
+    const timer = setTimeout(() => {
+      this.#stallTimer = null;
+      if (this.#state !== "running" || this._taskCount === 0) return;
+      if (this.#iterations !== iterationsAtStart) {
+        // It moved since; if it is stuck again now, watch from here.
+        if (this.#ready.length === 0 && this.#timers.size === 0) this.#watchStall();
+        return;
+      }
+      this.#stallReported = true;
+      this.callExceptionHandler({
+        message:
+          `the event loop made no progress for ${delay} seconds: every task waits, and no ` +
+          "callback or timer is pending. What they await:\n" +
+          (describeBlocked?.(this) ?? "(the report needs the package's main entry point)"),
+      });
+    }, delay * 1000);
+    // The watch never keeps the process alive.
+    timer.unref();
+    this.#stallTimer = timer;
   }
 
   #finishRun(): void {

@@ -45,6 +45,9 @@ export class WaiterQueue<W extends Parked<T>, T> {
   #items = new Deque<W>();
   #live = 0;
 
+  /** `owner`: the primitive whose waiters these are, named where a waiter is described. */
+  constructor(readonly _owner: object | null = null) {}
+
   /** How many waiters are parked and not cancelled. */
   get size(): number {
     return this.#live;

@@ -104,7 +104,7 @@ export class Condition extends Acquirable {
   async #wait(): Promise<true> {
     if (!this.locked()) throw new RuntimeError("cannot wait on un-acquired lock");
     this.#loop = bindLoop(this.#loop, this);
-    const waiter = new Waiter<void>(this.#loop, (this.#waiters ??= new WaiterQueue()), null);
+    const waiter = new Waiter<void>(this.#loop, (this.#waiters ??= new WaiterQueue(this)), null);
     this.#lock.release();
     let failed = false;
     let failure: unknown;

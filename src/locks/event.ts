@@ -65,7 +65,7 @@ export class Event {
     _requireRunningLoop();
     if (this.#value) return RESOLVED_TRUE;
     this.#loop = bindLoop(this.#loop, this);
-    return new Waiter<true>(this.#loop, (this.#waiters ??= new WaiterQueue()), null);
+    return new Waiter<true>(this.#loop, (this.#waiters ??= new WaiterQueue(this)), null);
   }
 
   /** `<Event [unset, waiters:2]>`, as asyncio's repr. */

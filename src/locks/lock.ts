@@ -78,7 +78,7 @@ export class Lock extends Acquirable {
       return RESOLVED_TRUE;
     }
     this.#loop = bindLoop(this.#loop, this);
-    this.#waiters ??= new WaiterQueue();
+    this.#waiters ??= new WaiterQueue(this);
     this.#passOn ??= () => this.release();
     return new Waiter<true>(this.#loop, this.#waiters, this.#passOn);
   }

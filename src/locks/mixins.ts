@@ -143,6 +143,11 @@ class HoldOperation extends Future<Held> {
     acquiring._addInternalCallback(this.#onAcquired);
   }
 
+  /** @internal The primitive it waits for. */
+  override _describeWait(): string {
+    return String(this.#primitive);
+  }
+
   #onAcquired = (acquiring: Future<true>): void => {
     if (this._state !== "pending") return;
     if (acquiring.cancelled()) {

@@ -109,7 +109,7 @@ export class Semaphore extends Acquirable {
 
   #makeContention(): Contention {
     return {
-      waiters: new WaiterQueue(),
+      waiters: new WaiterQueue(this),
       // Just before the woken (or cancelled) task resumes: wake the next ones for the permits
       // that are free now.
       afterWait: (waiter) => {

@@ -97,6 +97,14 @@ function cloneError(error: unknown, what: string): TypeError {
   );
 }
 
+/** Jobs running in a worker thread now, over every pool (Node does not list busy workers). */
+let jobsRunning = 0;
+
+/** @internal How many jobs run in worker threads now: work that may still wake a task. */
+export function _threadJobsRunning(): number {
+  return jobsRunning;
+}
+
 /**
  * A pool of worker threads that runs self-contained functions: `submit(fn, ...args)`.
  *
@@ -297,10 +305,12 @@ export class ThreadPoolExecutor implements Executor {
     job.args = null;
     job.future._setRunning();
     worker.job = job;
+    jobsRunning++;
     worker.thread.ref();
   }
 
   #makeIdle(worker: PoolWorker): void {
+    if (worker.job !== null) jobsRunning--;
     worker.job = null;
     worker.thread.unref();
     this.#idle.push(worker);
@@ -373,6 +383,7 @@ export class ThreadPoolExecutor implements Executor {
     if (idleAt >= 0) this.#idle.splice(idleAt, 1);
     const job = worker.job;
     worker.job = null;
+    if (job !== null) jobsRunning--;
     const error = worker.error;
     const why =
       error !== undefined

@@ -1,0 +1,178 @@
+/**
+ * Stuck programs: whether anything outside the loop's queue may still wake a task, and the
+ * picture of what each blocked task awaits (the deadlock report of `runTest`, and the stall
+ * report of debug mode).
+ *
+ * WHY "nothing can wake a task" needs two views: the loop knows its ready callbacks, timers and
+ * the transports, servers and subprocesses its API made, and the thread pools know their
+ * running jobs; but a task may also wait on a promise of code the library does not know
+ * (`fetch`, `fs`, a third-party client), which Node completes from a handle or request of its
+ * own (sockets, timers, file and DNS requests…). While a test runs, an async hook notes each
+ * one made while its loop runs, until Node destroys it: any of them still referenced or not
+ * done may wake a task, so the report waits; what the test runner holds is not counted.
+ * Worker threads are counted through the library's own pools.
+ */
+import { type AsyncHook, createHook } from "node:async_hooks";
+import { type EventLoop, _setBlockedReporter } from "../events/loop.js";
+import { _getRunningLoop } from "../events/running.js";
+import { _threadJobsRunning } from "../threads/executor.js";
+import { type LoopSnapshot, type TaskSnapshot, _snapshotLoop } from "./snapshot.js";
+
+/**
+ * Kinds of Node resources that are not work a task can be waiting for: promises (the loop
+ * sees those that matter through the tasks), a file handle (its operations are requests of
+ * their own), signal listeners, and what runs before any callback could (ticks, microtasks).
+ */
+const NOT_WORK = new Set(["PROMISE", "FILEHANDLE", "SIGNALWRAP", "TickObject", "Microtask"]);
+
+interface Tracked {
+  type: string;
+  resource: WeakRef<object>;
+}
+
+/** Per watched loop: the Node resources made while it ran, until Node destroys them. */
+const watched = new Map<EventLoop, Map<number, Tracked>>();
+let hook: AsyncHook | null = null;
+/** Set while the watcher makes a timer of its own (not the test's work). */
+let ownWork = false;
+
+function ensureHook(): AsyncHook {
+  hook ??= createHook({
+    init(asyncId, type, _trigger, resource) {
+      if (ownWork || NOT_WORK.has(type)) return;
+      const loop = _getRunningLoop();
+      if (loop === null) return;
+      watched.get(loop)?.set(asyncId, { type, resource: new WeakRef(resource as object) });
+    },
+    destroy(asyncId) {
+      for (const map of watched.values()) map.delete(asyncId);
+    },
+  });
+  return hook;
+}
+
+/**
+ * @internal Starts counting the Node handles and requests made while `loop` runs (sockets,
+ * timers, file and DNS requests…), so that `_realWorkPending` knows what the loop's code
+ * still waits on, and not what the test runner around it holds. Returns the function that
+ * stops it.
+ */
+export function _watchOutsideWork(loop: EventLoop): () => void {
+  watched.set(loop, new Map());
+  ensureHook().enable();
+  return () => {
+    watched.delete(loop);
+    if (watched.size === 0) hook?.disable();
+  };
+}
+
+/** @internal Runs `fn` (which makes a timer or an immediate) without counting what it makes. */
+export function _asOwnWork<T>(fn: () => T): T {
+  ownWork = true;
+  try {
+    return fn();
+  } finally {
+    ownWork = false;
+  }
+}
+
+/** Whether a Node resource may still call back: a handle that keeps the process alive, a request not yet done. */
+function stillPending(entry: Tracked): boolean {
+  const resource = entry.resource.deref() as { hasRef?: () => boolean } | undefined;
+  if (resource === undefined) return false;
+  return typeof resource.hasRef === "function" ? resource.hasRef() : true;
+}
+
+/**
+ * @internal Whether work outside `loop`'s queue may still wake one of its tasks: a transport,
+ * server or subprocess of the loop, a job in a worker thread, or (when the loop is watched,
+ * see `_watchOutsideWork`) a Node handle or request its code made that is still referenced
+ * or not done — an unreferenced timer does not count, as it does not keep Node alive either.
+ * Unwatched, any resource Node lists counts. Call it from a fresh Node callback (a
+ * `setImmediate`), so that the callback itself is not counted.
+ */
+export function _realWorkPending(loop: EventLoop): boolean {
+  if (loop._holding().resources.length > 0) return true;
+  if (_threadJobsRunning() > 0) return true;
+  const made = watched.get(loop);
+  if (made === undefined) {
+    return process.getActiveResourcesInfo().some((kind) => kind !== "SignalWrap" && kind !== "CloseReq");
+  }
+  for (const [id, entry] of made) {
+    if (stillPending(entry)) return true;
+    made.delete(id);
+  }
+  return false;
+}
+
+/** `'name' (id 3)`. */
+function label(task: TaskSnapshot): string {
+  return `'${task.name}' (id ${task.id})`;
+}
+
+/** Every cycle of tasks waiting for tasks, each once, as lists of ids. */
+function findCycles(tasks: TaskSnapshot[]): number[][] {
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const cycles: number[][] = [];
+  const seenCycles = new Set<string>();
+  const done = new Set<number>();
+  const visit = (id: number, path: number[], onPath: Set<number>): void => {
+    if (onPath.has(id)) {
+      const cycle = path.slice(path.indexOf(id));
+      const key = [...cycle].sort((a, b) => a - b).join(",");
+      if (!seenCycles.has(key)) {
+        seenCycles.add(key);
+        cycles.push(cycle);
+      }
+      return;
+    }
+    if (done.has(id)) return;
+    const task = byId.get(id);
+    if (task === undefined) return;
+    onPath.add(id);
+    path.push(id);
+    for (const next of task.awaitingTasks) visit(next, path, onPath);
+    path.pop();
+    onPath.delete(id);
+    done.add(id);
+  };
+  for (const task of tasks) visit(task.id, [], new Set());
+  return cycles;
+}
+
+/**
+ * @internal The blocked-on picture of a loop: each pending task, what it awaits, who created
+ * it, its group, where it suspended (debug mode), and every cycle of tasks awaiting tasks.
+ */
+export function _describeBlocked(snapshot: LoopSnapshot): string {
+  const tasks = snapshot.tasks.filter((t) => t.state === "pending");
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const lines: string[] = [];
+  for (const task of tasks) {
+    const about: string[] = [];
+    if (task.parent !== null) {
+      const parent = byId.get(task.parent);
+      about.push(parent === undefined ? `created by task ${task.parent}` : `created by ${label(parent)}`);
+    }
+    if (task.group !== null) about.push(`in ${task.group.repr}`);
+    const waits =
+      task.awaiting.length === 0
+        ? "a promise the library did not make (or nothing: it has not started)"
+        : task.awaiting.join(" and ");
+    lines.push(`  Task ${label(task)}${about.length > 0 ? `, ${about.join(", ")},` : ""} awaits ${waits}`);
+    const where = task.suspendedAt ?? task.stack[0];
+    if (where !== undefined) lines.push(`      suspended at ${where}`);
+  }
+  for (const cycle of findCycles(tasks)) {
+    const names = cycle.map((id) => label(byId.get(id) as TaskSnapshot));
+    lines.push(`  cycle: ${[...names, names[0]].join(" awaits ")}`);
+  }
+  return lines.join("\n");
+}
+
+/** @internal {@link _describeBlocked} for a live loop. */
+export function _blockedReport(loop: EventLoop): string {
+  return _describeBlocked(_snapshotLoop(loop));
+}
+
+_setBlockedReporter(_blockedReport);
