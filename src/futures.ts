@@ -95,27 +95,32 @@ export function _isResolvingFunction(fn: unknown): boolean {
 export const _lastAwaits = new WeakMap<Task<unknown>, string>();
 
 /**
- * @internal Debug mode only: where each task last suspended, as the stack (a string) of the
- * call that made the future it awaits, when its own code made it (`await sleep(1)`,
- * `await q.get()`). The engine gives no stack at the `await` itself (it calls `then` from a
- * job of its own), so this is the nearest point the library can see. Read by the call graph.
+ * @internal Debug mode only: where each task last suspended, as the stack of the call that
+ * made the future it awaits, when its own code made it (`await sleep(1)`, `await q.get()`).
+ * The engine gives no stack at the `await` itself (it calls `then` from a job of its own), so
+ * this is the nearest point the library can see. Read (`.stack`) by the call graph.
+ *
+ * WHY unformatted: formatting a stack costs tens of microseconds (hundreds with source maps);
+ * capturing one costs about one. V8 formats it when `.stack` is first read. The captured
+ * frames may hold their receivers, but only as long as the future or task they are kept for
+ * (these maps hold their values weakly through their keys).
  */
-export const _suspendedAt = new WeakMap<Task<unknown>, string>();
+export const _suspendedAt = new WeakMap<Task<unknown>, { stack?: string }>();
 
 /** Debug mode: the stack where a future was made, and the task whose code made it. */
-const creations = new WeakMap<Future<unknown>, { stack: string; task: Task<unknown> | null }>();
+const creations = new WeakMap<Future<unknown>, { stack: { stack?: string }; task: Task<unknown> }>();
 
-/** Debug mode: remembers where `future` is being made (read now: a string keeps nothing alive). */
+/** Debug mode: remembers where `future` is being made. */
 function recordCreation(future: Future<unknown>): void {
   const frame = frameStorage.getStore();
   const task = frame === undefined ? null : frame._frameTask;
   if (task === null) return;
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 30;
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, recordCreation);
+  const stack: { stack?: string } = {};
+  Error.captureStackTrace(stack, recordCreation);
   Error.stackTraceLimit = limit;
-  creations.set(future, { stack: holder.stack ?? "", task });
+  creations.set(future, { stack, task });
 }
 
 /** The settled outcome kept for a `then()` chain that comes later. */

@@ -234,8 +234,8 @@ export function _taskFrames(stack: string, skip: number): FrameCallGraphEntry[] 
 export function _suspendedStack(fut: Future<unknown>): FrameCallGraphEntry[] {
   if (!(fut instanceof Task)) return [];
   const task = fut as Task<unknown>;
-  const stack = _suspendedAt.get(task);
-  if (stack !== undefined) return _taskFrames(stack, 0);
+  const captured = _suspendedAt.get(task);
+  if (captured !== undefined) return _taskFrames(captured.stack ?? "", 0);
   // Without debug mode's record, at least the function the task runs, as asyncio shows the
   // task's outermost coroutine.
   const coro = task._coro as unknown;

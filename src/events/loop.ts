@@ -984,7 +984,7 @@ export class EventLoop implements ClockHost {
       this.#stallReported = true;
       this.callExceptionHandler({
         message:
-          `the event loop made no progress for ${delay} seconds: every task waits, and no ` +
+          `the event loop made no progress for ${delay} s: every task waits, and no ` +
           "callback or timer is pending. What they await:\n" +
           (describeBlocked?.(this) ?? "(the report needs the package's main entry point)"),
       });

@@ -189,7 +189,7 @@ describe("debug mode stall report", () => {
     );
     assert.equal(reports.length, 1, reports.map((r) => r.message).join("\n"));
     const message = (reports[0] as ExceptionContext).message;
-    assert.match(message, /made no progress for 0\.05 seconds/);
+    assert.match(message, /made no progress for 0\.05 s/);
     assert.match(message, /Task 'stuck' .* awaits <Event \[unset, waiters:1\]>/);
   });
 
