@@ -9,6 +9,7 @@ import {
   Event,
   ExceptionGroup,
   RuntimeError,
+  type Task,
   TaskGroup,
   type TaskStatus,
   createTask,
@@ -277,17 +278,16 @@ describe("TaskGroup.start() and cancellation", () => {
     await runTest(async () => {
       let ran = false;
       await taskGroup(async (tg) => {
-        let caller: ReturnType<typeof createTask<number>> | undefined;
-        caller = createTask(() =>
+        const caller: Task<number> = createTask(() =>
           tg.start<number>(async (status) => {
             await sleep(1);
             status.started(7);
-            caller?.cancel();
+            caller.cancel();
             await sleep(1);
             ran = true;
           }),
         );
-        assert.ok((await caught(() => caller as PromiseLike<number>)) instanceof CancelledError);
+        assert.ok((await caught(() => caller)) instanceof CancelledError);
       });
       assert.equal(ran, true, "the task ran on in the group");
     });
