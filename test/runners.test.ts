@@ -675,6 +675,7 @@ describe("a task that fails with nobody awaiting it", () => {
     const result = spawnSync(process.execPath, ["--import", "tsx", "--expose-gc", fixture, name], {
       encoding: "utf8",
       timeout: 20_000,
+      killSignal: "SIGKILL",
     });
     assert.equal(result.stdout, "");
     return { lines: result.stderr.trim().split("\n"), status: result.status };
@@ -724,6 +725,7 @@ describe("a cancellation that escapes run()", () => {
     const result = spawnSync(process.execPath, ["--import", "tsx", fixture, "cancelled-main"], {
       encoding: "utf8",
       timeout: 20_000,
+      killSignal: "SIGKILL",
     });
     assert.equal(result.status, 1);
     assert.match(
