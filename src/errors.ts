@@ -9,6 +9,7 @@
  * @module
  */
 
+import { constants as osConstants } from "node:os";
 import { inspectCustom } from "./internal/inspect.js";
 
 const BRAND = Symbol.for("asyncio-ts.error");
@@ -155,12 +156,70 @@ export class RuntimeError extends Error {}
 export class LookupError extends Error {}
 
 /**
+ * The program was stopped by a signal while `run()` or `Runner.run()` was running it: the main
+ * task was cancelled, and `run()` rejects with this once the task has finished. `signal` names
+ * the signal (`"SIGTERM"`, or another one listed in `run(main, { signals })`); `exitCode` is
+ * the status a shell reports for a process that signal ended (128 + its number: 143 for
+ * SIGTERM), for a program that wants to exit that way. Ctrl-C (SIGINT) raises the subclass
+ * {@link KeyboardInterrupt}.
+ *
+ * Not in asyncio: Python lets SIGTERM end the process at once, without cleanup.
+ */
+export class SignalInterrupt extends Error {
+  /** The name of the signal: `"SIGTERM"`, `"SIGINT"`, `"SIGHUP"`, … */
+  readonly signal: string;
+
+  constructor(signal: string, options?: ErrorOptions) {
+    super(signal, options);
+    this.signal = signal;
+  }
+
+  /** 128 + the signal's number (143 for SIGTERM, 130 for SIGINT): the shell's status for it. */
+  get exitCode(): number {
+    return 128 + (osConstants.signals[this.signal as NodeJS.Signals] ?? 0);
+  }
+}
+
+/**
  * The program was interrupted with Ctrl-C (SIGINT) while `run()` or `Runner.run()` was running
  * it: the main task was cancelled, and `run()` rejects with this once the task has finished.
+ * A {@link SignalInterrupt} whose `signal` is `"SIGINT"` (`exitCode` 130).
  *
  * Python: `KeyboardInterrupt`.
  */
-export class KeyboardInterrupt extends Error {}
+export class KeyboardInterrupt extends SignalInterrupt {
+  constructor(message = "", options?: ErrorOptions) {
+    super("SIGINT", options);
+    this.message = message;
+  }
+}
+
+/**
+ * Every attempt of `retry()` failed with an error it retries: `errors` holds those errors,
+ * first to last, `cause` is the last one, and `attempts` says how many there were.
+ *
+ * Not in asyncio: the error of p-retry's or tenacity's retries running out, as an
+ * `AggregateError`.
+ */
+export class RetryError extends AggregateError {
+  /** The error of each attempt, first to last. */
+  declare readonly errors: unknown[];
+  /** How many attempts were made. */
+  readonly attempts: number;
+
+  constructor(errors: readonly unknown[], options?: ErrorOptions) {
+    const list = [...errors];
+    const last = list.at(-1);
+    const what = last instanceof Error ? `${last.name}: ${last.message}` : String(last);
+    super(
+      list,
+      `${list.length === 1 ? "the only attempt" : `all ${list.length} attempts`} failed; the last with ${what}`,
+      { cause: last, ...options },
+    );
+    Object.defineProperty(this, "errors", { value: list, enumerable: false, writable: false });
+    this.attempts = list.length;
+  }
+}
 
 /** `getNowait()` on an empty queue. asyncio: `asyncio.QueueEmpty`. */
 export class QueueEmpty extends Error {}
@@ -348,7 +407,9 @@ for (const [cls, name] of [
   [InvalidStateError, "InvalidStateError"],
   [RuntimeError, "RuntimeError"],
   [LookupError, "LookupError"],
+  [SignalInterrupt, "SignalInterrupt"],
   [KeyboardInterrupt, "KeyboardInterrupt"],
+  [RetryError, "RetryError"],
   [QueueEmpty, "QueueEmpty"],
   [QueueFull, "QueueFull"],
   [QueueShutDown, "QueueShutDown"],

@@ -21,7 +21,9 @@ export {
   QueueEmpty,
   QueueFull,
   QueueShutDown,
+  RetryError,
   RuntimeError,
+  SignalInterrupt,
   TimeoutError,
   cancellationOf,
   isCancellation,
@@ -91,8 +93,18 @@ export {
 } from "./combinators/wait.js";
 
 // Timeouts and task groups
-export { Timeout, timeout, timeoutAt } from "./timeouts.js";
-export { TaskGroup, taskGroup } from "./taskgroups.js";
+export {
+  Timeout,
+  currentEffectiveDeadline,
+  moveOnAfter,
+  moveOnAt,
+  timeout,
+  timeoutAt,
+} from "./timeouts.js";
+export { TaskGroup, type TaskStatus, taskGroup } from "./taskgroups.js";
+
+// Retrying
+export { type BackoffOptions, type RetryOptions, retry } from "./retry.js";
 
 // Callbacks of Node resources as tasks
 export { type TaskPerCallOptions, taskPerCall } from "./callbacks.js";
@@ -127,10 +139,12 @@ import "./debug/blocked.js";
 
 // Synchronisation primitives (src/locks/)
 export { Barrier } from "./locks/barrier.js";
+export { CapacityLimiter } from "./locks/capacity-limiter.js";
 export { Condition } from "./locks/condition.js";
 export { Event } from "./locks/event.js";
 export { Lock } from "./locks/lock.js";
 export { type Acquirable, type Held } from "./locks/mixins.js";
+export { RateLimiter, type RateLimiterOptions } from "./locks/rate-limiter.js";
 export { BoundedSemaphore, Semaphore } from "./locks/semaphore.js";
 
 // Queues (src/queues.ts)

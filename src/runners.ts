@@ -5,15 +5,25 @@
  * coroutine as one task on it. After `main` returns, `close()` cancels the tasks still running
  * and waits for them, shuts the default executor down, and closes the loop.
  *
- * Ctrl-C: while `run()` runs in the main thread and nobody else listens for SIGINT, the first
- * SIGINT cancels the main task (its `finally` blocks run); `run()` then rejects with
- * {@link KeyboardInterrupt}. A second SIGINT restores Node's default and re-raises the signal,
- * which ends the process at once.
+ * Signals: while `run()` runs in the main thread, it listens for the signals of its `signals`
+ * option (default SIGINT and SIGTERM) that nobody else listens for. The first such signal
+ * cancels the main task (its `finally` blocks run); `run()` then rejects with
+ * {@link KeyboardInterrupt} for SIGINT (Ctrl-C), {@link SignalInterrupt} for the others. A
+ * second signal restores Node's default for it and re-raises it, which ends the process at
+ * once. The library never ends the process itself nor sets its exit status: the program
+ * decides (the error's `exitCode`, 128 + the signal's number, is what a shell reports for a
+ * process the signal ended).
+ *
+ * WHY SIGTERM too: it is how process managers (systemd, Docker, Kubernetes) ask a program to
+ * stop, and a program's cleanup (`finally` blocks, closing servers) should run then as it runs
+ * on Ctrl-C. Python's `asyncio.run` handles SIGINT only; SIGTERM ends a Python process without
+ * cleanup.
  */
+import { constants as osConstants } from "node:os";
 import { isMainThread } from "node:worker_threads";
 import { gather } from "./combinators/gather.js";
 import { type Context, copyContext } from "./context.js";
-import { KeyboardInterrupt, RuntimeError, isCancellation } from "./errors.js";
+import { KeyboardInterrupt, RuntimeError, SignalInterrupt, isCancellation } from "./errors.js";
 import { EventLoop } from "./events/loop.js";
 import { _getRunningLoop } from "./events/running.js";
 import { formatRepr, inspectCustom } from "./internal/inspect.js";
@@ -26,6 +36,33 @@ export interface RunOptions {
   debug?: boolean;
   /** Makes the loop; default `() => new EventLoop()`. `asyncio-ts/testing` passes a virtual-clock loop. */
   loopFactory?: () => EventLoop;
+  /**
+   * The signals that cancel the main task, as Ctrl-C does (each only while nobody else listens
+   * for it); default `["SIGINT", "SIGTERM"]`. `[]` handles none: a program that drains on
+   * SIGTERM by itself passes `["SIGINT"]`.
+   */
+  signals?: readonly NodeJS.Signals[];
+}
+
+const RUN_KEYS = ["debug", "loopFactory", "signals"] as const satisfies readonly (keyof RunOptions)[];
+
+const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
+
+/** Signals no process can listen for. */
+const UNCATCHABLE = new Set(["SIGKILL", "SIGSTOP"]);
+
+/** Checks the `signals` option: an array of names of signals a process can listen for. */
+function checkSignals(value: unknown): readonly NodeJS.Signals[] {
+  if (!Array.isArray(value)) {
+    throw new TypeError(`\`signals\` must be an array of signal names, got ${describe(value)}`);
+  }
+  for (const name of value) {
+    if (typeof name !== "string" || !(name in osConstants.signals)) {
+      throw new TypeError(`\`signals\` must hold signal names ("SIGTERM", …), got ${describe(name)}`);
+    }
+    if (UNCATCHABLE.has(name)) throw new RangeError(`\`signals\`: ${name} cannot be handled`);
+  }
+  return [...new Set(value as NodeJS.Signals[])];
 }
 
 type RunnerState = "created" | "initialized" | "closed";
@@ -46,15 +83,18 @@ export class Runner {
   #context: Context | null = null;
   readonly #debug: boolean | undefined;
   readonly #loopFactory: (() => EventLoop) | undefined;
-  #interruptCount = 0;
+  readonly #signals: readonly NodeJS.Signals[];
+  /** The signals received during the current run; the first one decides the error. */
+  #interrupts: NodeJS.Signals[] = [];
 
   constructor(options: RunOptions = {}) {
-    checkOptions("new Runner()", options, ["debug", "loopFactory"]);
+    checkOptions("new Runner()", options, RUN_KEYS);
     if (options.loopFactory !== undefined && typeof options.loopFactory !== "function") {
       throw new TypeError(`\`loopFactory\` must be a function, got ${describe(options.loopFactory)}`);
     }
     this.#debug = options.debug;
     this.#loopFactory = options.loopFactory;
+    this.#signals = options.signals === undefined ? DEFAULT_SIGNALS : checkSignals(options.signals);
   }
 
   /**
@@ -70,9 +110,9 @@ export class Runner {
    * Runs `coro` as a task on the runner's loop until it is done; resolves to its result.
    * Each run uses the runner's context (one copy, made on first use) unless `context` is given.
    *
-   * **Cancellation**: Ctrl-C cancels the task; the run then rejects with
-   * {@link KeyboardInterrupt} (a `CancelledError` if the task caught the interrupt and was
-   * cancelled again).
+   * **Cancellation**: Ctrl-C (and SIGTERM, and the runner's other `signals`) cancels the task;
+   * the run then rejects with {@link KeyboardInterrupt} (for SIGINT) or {@link SignalInterrupt}
+   * (a `CancelledError` if the task caught the interrupt and was cancelled again).
    *
    * @throws {TypeError} synchronously when `coro` is not an awaitable or a thunk.
    * @throws {RuntimeError} (as a rejection) from inside a running loop, or after `close()`.
@@ -90,17 +130,20 @@ export class Runner {
     this.#lazyInit();
     const loop = this.#loop as EventLoop;
     const task = loop.createTask(coro, { context: options.context ?? (this.#context as Context) });
-    const onSigint = this.#installSigint(task);
+    const listeners = this.#installSignals(task);
     try {
       return await loop.runUntilComplete(task);
     } catch (error) {
-      if (this.#interruptCount > 0 && isCancellation(error) && task.uncancel() === 0) {
-        throw new KeyboardInterrupt("", { cause: error });
+      const signal = this.#interrupts[0];
+      if (signal !== undefined && isCancellation(error) && task.uncancel() === 0) {
+        throw signal === "SIGINT"
+          ? new KeyboardInterrupt("", { cause: error })
+          : new SignalInterrupt(signal, { cause: error });
       }
       throw error;
     } finally {
-      if (onSigint !== null) process.removeListener("SIGINT", onSigint);
-      this.#interruptCount = 0;
+      for (const [signal, listener] of listeners) process.removeListener(signal, listener);
+      this.#interrupts = [];
     }
   }
 
@@ -146,21 +189,29 @@ export class Runner {
     this.#state = "initialized";
   }
 
-  /** Listens for SIGINT while `task` runs, unless someone else handles it already. */
-  #installSigint(task: Task<unknown>): (() => void) | null {
-    if (!isMainThread || process.listenerCount("SIGINT") > 0) return null;
-    const onSigint = (): void => {
-      this.#interruptCount++;
-      if (this.#interruptCount === 1 && !task.done()) {
-        task.cancel();
-        return;
-      }
-      // A second Ctrl-C: give the signal back to Node, which ends the process.
-      process.removeListener("SIGINT", onSigint);
-      process.kill(process.pid, "SIGINT");
-    };
-    process.on("SIGINT", onSigint);
-    return onSigint;
+  /**
+   * Listens for the runner's signals while `task` runs, each unless someone else handles it
+   * already; returns the listeners to remove.
+   */
+  #installSignals(task: Task<unknown>): [NodeJS.Signals, () => void][] {
+    const installed: [NodeJS.Signals, () => void][] = [];
+    if (!isMainThread) return installed;
+    for (const signal of this.#signals) {
+      if (process.listenerCount(signal) > 0) continue;
+      const listener = (): void => {
+        this.#interrupts.push(signal);
+        if (this.#interrupts.length === 1 && !task.done()) {
+          task.cancel();
+          return;
+        }
+        // A second signal: give it back to Node, whose default ends the process.
+        process.removeListener(signal, listener);
+        process.kill(process.pid, signal);
+      };
+      process.on(signal, listener);
+      installed.push([signal, listener]);
+    }
+    return installed;
   }
 
   /** The state of the runner, as asyncio's repr shows it. */
@@ -194,12 +245,17 @@ async function cancelAllTasks(loop: EventLoop): Promise<void> {
  * running, shuts the default executor down and closes the loop. `main` runs as one task.
  *
  * **Cancellation**: Ctrl-C cancels `main`; `run` then rejects with {@link KeyboardInterrupt}.
- * A second Ctrl-C ends the process at once. Unlike Python's loop, which blocks until Ctrl-C,
+ * SIGTERM does the same by default, and `run` rejects with {@link SignalInterrupt}
+ * (`signal: "SIGTERM"`); `options.signals` chooses the signals handled (`[]`: none). A second
+ * signal ends the process at once. `run` never ends the process nor sets its exit status:
+ * catch the error and set `process.exitCode = error.exitCode` (130 for Ctrl-C, 143 for
+ * SIGTERM) to exit as a shell expects. Unlike Python's loop, which blocks until Ctrl-C,
  * Node ends a process that has nothing left to wait for: a `main` that waits only on a future
  * nobody can complete (no timer, socket or child process pending) does not keep it alive, and
- * the SIGINT listener does not either.
+ * the signal listeners do not either.
  *
- * @throws {TypeError} synchronously when `main` is not an awaitable or a thunk.
+ * @throws {TypeError} synchronously when `main` is not an awaitable or a thunk, or for a bad
+ * option.
  * @throws {RuntimeError} (as a rejection) when a loop is already running.
  *
  * @example
@@ -208,17 +264,19 @@ async function cancelAllTasks(loop: EventLoop): Promise<void> {
  *   console.log("hello");
  * });
  *
- * asyncio: `asyncio.run(main, *, debug=None, loop_factory=None)`.
+ * asyncio: `asyncio.run(main, *, debug=None, loop_factory=None)`; `signals` is an addition
+ * (asyncio handles SIGINT only).
  */
 export function run<T>(main: Awaitable<T>, options: RunOptions = {}): Promise<T> {
   checkAwaitable("`main`", main);
-  checkOptions("run()", options, ["debug", "loopFactory"]);
+  checkOptions("run()", options, RUN_KEYS);
+  const signals = options.signals === undefined ? undefined : checkSignals(options.signals);
   if (_getRunningLoop() !== null) {
     return Promise.reject(
       new RuntimeError("asyncio.run() cannot be called from a running event loop"),
     );
   }
-  const runner = new Runner({ debug: options.debug ?? false, loopFactory: options.loopFactory });
+  const runner = new Runner({ debug: options.debug ?? false, loopFactory: options.loopFactory, signals });
   return runMain(runner, main);
 }
 

@@ -12,6 +12,11 @@
  * task error together as an {@link ExceptionGroup}. Errors beat a cancellation: a parent cancel
  * that collides with a task error is not lost, it is re-requested on the parent (the cancel
  * count stays as it was) and the group raises the errors.
+ *
+ * `tg.start(fn)` (Trio's `nursery.start`) puts its task in the group at once, so that the
+ * group stays open and its abort reaches the task, but routes the task's outcome to the
+ * caller of `start` until the task calls `status.started()`: only from then on is a failure
+ * the group's.
  */
 import { type Coroutine, isCoroutine } from "./coroutines.js";
 import { type CancelledError, ExceptionGroup, RuntimeError, isCancellation } from "./errors.js";
@@ -91,6 +96,72 @@ export class TaskGroup {
     // An eager task may have failed and aborted the group before it joined the set.
     if (this.#aborting && !task.done()) task.cancel();
     return task;
+  }
+
+  /**
+   * Starts `fn(status)` as a task of the group and resolves with the value that task passes to
+   * `status.started(value)`, while the task runs on in the group: start a server, learn its
+   * port, and know it listens before going on.
+   *
+   * Until the task calls `status.started()`, it runs on behalf of the caller of `start`, as
+   * in Trio: an error it throws (or a return without `started()`, a {@link RuntimeError})
+   * rejects `start` and is not a failure of the group, which goes on. From `started()` on, it
+   * is a task of the group like any other: its failure aborts the group. The group does not
+   * end while a start is pending, and when it aborts, a task still starting is cancelled too.
+   * Calling `started()` twice is a {@link RuntimeError}.
+   *
+   * **Cancellation**: cancelling the caller before `started()` cancels the task; `start` then
+   * waits for the task to end and rejects with the `CancelledError` (or with the task's own
+   * error, if it failed while stopping: errors beat a cancellation, and the cancel is requested
+   * again so it is not lost). A `started()` that comes after the caller was cancelled does not
+   * move the task into the group. Cancelled after `started()`, the caller gets the
+   * `CancelledError` and the task stays in the group.
+   *
+   * @throws {TypeError} synchronously when `fn` is not a function.
+   * @throws {RuntimeError} synchronously when the group has not started, has finished, or is
+   * shutting down after a failure.
+   *
+   * @example
+   * await taskGroup(async (tg) => {
+   *   const port = await tg.start<number>(async (status) => {
+   *     const server = await startServer(handleClient, "127.0.0.1", 0);
+   *     status.started(server.sockets[0]!.getsockname()[1] as number);
+   *     await server.serveForever();
+   *   });
+   *   console.log(`listening on ${port}`);
+   * });
+   *
+   * Not in asyncio: Trio's `nursery.start` (AnyIO's `TaskGroup.start`).
+   */
+  start<T = void>(fn: (status: TaskStatus<T>) => unknown, options?: TaskOptions): Promise<T> {
+    checkFunction("fn", fn);
+    if (this.#phase === "new") throw new RuntimeError(`TaskGroup ${this.toString()} has not been entered`);
+    if ((this.#phase === "exiting" && this.#tasks.size === 0) || this.#phase === "done") {
+      throw new RuntimeError(`TaskGroup ${this.toString()} is finished`);
+    }
+    if (this.#aborting) throw new RuntimeError(`TaskGroup ${this.toString()} is shutting down`);
+    const loop = this.#loop as EventLoop;
+    const status = new StartStatus<T>(loop);
+    const task = loop.createTask(() => runStarting(fn, status), options);
+    status._task = task;
+    // In the group from the start, so that the group stays open and its abort reaches the task;
+    // its outcome is the group's only once it has started.
+    this.#tasks.add(task);
+    task._addInternalCallback((done: Task<unknown>) => this.#onStartingTaskDone(done, status));
+    if (this.#aborting && !task.done()) task.cancel();
+    return awaitStarted(status, task);
+  }
+
+  /** A task made by `start()` ended: the group's like any other once started, else its caller's. */
+  #onStartingTaskDone(task: Task<unknown>, status: StartStatus<unknown>): void {
+    if (status._state === "started") {
+      this.#onTaskDone(task);
+      return;
+    }
+    this.#tasks.delete(task);
+    const waiter = this.#onCompleted;
+    if (waiter !== null && this.#tasks.size === 0 && !waiter.done()) waiter.setResult(true);
+    status._taskEnded(task);
   }
 
   /**
@@ -281,6 +352,122 @@ export function taskGroup<T>(body: (tg: TaskGroup) => PromiseLike<T> | T): Promi
   _requireRunningLoop();
   // The body and the exit run in the group's scope: its cancels reach their awaits only.
   return runInScope(new TaskGroup(), body, runBody);
+}
+
+/**
+ * What the task started by {@link TaskGroup.start} receives: it calls `started(value)` once it
+ * is ready, and `start` resolves with `value`.
+ *
+ * Not in asyncio: Trio's `TaskStatus`.
+ */
+export interface TaskStatus<T = void> {
+  /**
+   * Tells the caller of `start` that the task is ready, with `value` for it; from now on the
+   * task belongs to the group.
+   *
+   * @throws {RuntimeError} when called a second time, or after the task ended.
+   */
+  started(value: T): void;
+}
+
+/** starting → started, or starting → abandoned (the caller was cancelled) or ended (before started()). */
+type StartState = "starting" | "started" | "abandoned" | "ended";
+
+/** @internal The `status` of a task made by `start()`, and the future its caller awaits. */
+class StartStatus<T> implements TaskStatus<T> {
+  _state: StartState = "starting";
+  _task: Task<unknown> | null = null;
+  readonly _future: StartFuture<T>;
+  #called = false;
+
+  constructor(loop: EventLoop) {
+    this._future = new StartFuture<T>(loop, this);
+  }
+
+  started(value: T): void {
+    if (this.#called) throw new RuntimeError("status.started() was called twice");
+    if (this._state === "ended") throw new RuntimeError("status.started() was called after the task ended");
+    this.#called = true;
+    // After the caller was cancelled the task stays its caller's: it is stopping.
+    if (this._state !== "starting") return;
+    this._state = "started";
+    this._future.setResult(value);
+  }
+
+  /** The caller was cancelled before `started()`: the task is cancelled with it. */
+  _abandon(msg: string | undefined): void {
+    if (this._state !== "starting") return;
+    this._state = "abandoned";
+    this._task?.cancel(msg);
+  }
+
+  /** The task ended before `started()`: its outcome is the caller's. */
+  _taskEnded(task: Task<unknown>): void {
+    if (this._state !== "starting") return; // Abandoned: the caller waits for the task and reads its outcome.
+    this._state = "ended";
+    const future = this._future;
+    if (task.cancelled()) future.cancel();
+    else if (task._hasException) future.setException(task.exception());
+    else future.setException(new RuntimeError("the task returned without calling status.started()"));
+  }
+
+  toString(): string {
+    return formatRepr("TaskStatus", [this._state]);
+  }
+
+  [inspectCustom](): string {
+    return this.toString();
+  }
+}
+
+/** @internal What the caller of `start()` awaits: cancelling it (cancelling the caller) cancels the task. */
+class StartFuture<T> extends Future<T> {
+  readonly #status: StartStatus<T>;
+
+  constructor(loop: EventLoop, status: StartStatus<T>) {
+    super(loop);
+    this.#status = status;
+  }
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    this.#status._abandon(msg);
+    return true;
+  }
+}
+
+async function runStarting<T>(fn: (status: TaskStatus<T>) => unknown, status: TaskStatus<T>): Promise<unknown> {
+  return await fn(status);
+}
+
+/**
+ * The caller's side of `start()`: the value given to `started()`, or the task's error. Phases
+ * when the caller is cancelled before `started()` (the task was cancelled with it): wait for
+ * the task to end; raise its error if it failed (re-requesting the cancel), else the cancel.
+ */
+async function awaitStarted<T>(status: StartStatus<T>, task: Task<unknown>): Promise<T> {
+  try {
+    return await status._future;
+  } catch (error) {
+    // The task ended first (its outcome is the error), or started and belongs to the group.
+    if (status._state !== "abandoned") throw error;
+    while (!task.done()) {
+      try {
+        await task;
+      } catch {
+        // Its outcome is read below; a cancel of ours meanwhile was passed on to it.
+      }
+    }
+    if (!task.cancelled() && task._hasException && !isCancellation(task.exception())) {
+      const caller = currentTask();
+      if (caller !== null && caller.cancelling() > 0) {
+        caller.uncancel();
+        caller.cancel();
+      }
+      throw task.exception();
+    }
+    throw error;
+  }
 }
 
 async function runBody<T>(group: TaskGroup, body: (tg: TaskGroup) => PromiseLike<T> | T): Promise<T> {

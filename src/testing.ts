@@ -176,17 +176,17 @@ export interface RunTestOptions extends Omit<RunOptions, "loopFactory"> {
   start?: number;
 }
 
-const RUN_TEST_KEYS = ["debug", "autojump", "start"] as const satisfies readonly (keyof RunTestOptions)[];
+const RUN_TEST_KEYS = ["debug", "autojump", "start", "signals"] as const satisfies readonly (keyof RunTestOptions)[];
 
 /**
  * `run(main)` on a {@link TestLoop}: with `autojump` (the default), sleeps and timeouts take no
  * real time, and `loop.time()` still reads exactly as if they had.
  *
- * **Cancellation**: as {@link run}: Ctrl-C cancels `main`.
+ * **Cancellation**: as {@link run}: Ctrl-C (SIGINT) and SIGTERM cancel `main`.
  */
 export function runTest<T>(main: Awaitable<T>, options: RunTestOptions = {}): Promise<T> {
   checkOptions("runTest()", options, RUN_TEST_KEYS);
-  const { autojump = true, start = 0, debug = false } = options;
+  const { autojump = true, start = 0, debug = false, signals } = options;
   let deadlock: string | null = null;
   let stopWatching: (() => void) | null = null;
   const loopFactory = (): TestLoop => {
@@ -199,7 +199,7 @@ export function runTest<T>(main: Awaitable<T>, options: RunTestOptions = {}): Pr
     });
     return loop;
   };
-  return run(main, { debug, loopFactory }).then(
+  return run(main, { debug, signals, loopFactory }).then(
     (value) => {
       stopWatching?.();
       return value;

@@ -14,13 +14,21 @@
  * task. asyncio cancels the task; in Node that would also cancel awaits that merely share the
  * task's async context (the request handler of a server the task created), so we don't. The
  * task's `cancelling()` count still goes up and down as asyncio's does.
+ *
+ * `moveOnAfter()`/`moveOnAt()` (Trio's `move_on_after`/`move_on_at`) are the same scope with
+ * another ending: where `timeout()` would raise its `TimeoutError`, they resolve `undefined`.
+ * Nesting needs no rule of its own: a scope converts a cancellation only when its own request
+ * is the last one standing (`uncancel()` back to the count it saw on entry), so when an inner
+ * and an outer scope both expire, the inner one lets the cancellation through and the outer
+ * one catches it, as Trio's scopes do. Each scope keeps its deadline on its `CancelScope`,
+ * where `currentEffectiveDeadline()` reads the deadlines enclosing the calling code.
  */
 import { CancelledError, RuntimeError, TimeoutError, cancellationOf } from "./errors.js";
 import type { Handle } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
-import { getRunningLoop } from "./events/running.js";
+import { frameStorage, getRunningLoop } from "./events/running.js";
 import { inspectCustom } from "./internal/inspect.js";
-import { CancelScope, runInScope } from "./internal/scope.js";
+import { CancelScope, nearestDeadline, runInScope } from "./internal/scope.js";
 import { checkDelay, checkFunction, checkOptionalDelay } from "./internal/validate.js";
 import { type Task, currentTask } from "./tasks.js";
 
@@ -41,7 +49,7 @@ export class Timeout {
   #cancelling = 0;
   /** The delay given to `timeout()` or `waitFor()`, until a reschedule; for the error's message. */
   #delay: number | null;
-  /** Who made the scope, for the error's message: `"timeout"`, `"waitFor() timeout"`, `"timeoutAt()"`. */
+  /** Who made the scope, for the error's message: `"timeout"`, `"waitFor() timeout"`, `"timeoutAt()"`, `"moveOnAfter()"`. */
   readonly #label: string;
   /** @internal The scope the body runs in; made on entry. */
   _scope: CancelScope | null = null;
@@ -77,6 +85,7 @@ export class Timeout {
     this.#when = when;
     this.#handle?.cancel();
     this.#handle = null;
+    (this._scope as CancelScope)._deadline = when ?? Infinity;
     if (when === null) return;
     const loop = this.#loop as EventLoop;
     this.#handle =
@@ -236,4 +245,112 @@ export function timeoutAt<T>(
   checkFunction("body", body);
   getRunningLoop();
   return runInScope(new Timeout(deadline, null, "timeoutAt()"), body, runBody);
+}
+
+/** Runs `body`; ends it silently (resolving `undefined`) when the scope's own deadline cancelled it. */
+async function runMoveOn<T>(
+  scope: Timeout,
+  body: (scope: Timeout) => PromiseLike<T> | T,
+): Promise<T | undefined> {
+  let result: T;
+  try {
+    result = await body(scope);
+  } catch (error) {
+    if (scope._exit(true, error) !== null) return undefined;
+    throw error;
+  }
+  // A deadline the body never saw (it returned from foreign code first): it finished, so its
+  // value stands.
+  scope._exit(false, undefined);
+  return result;
+}
+
+/**
+ * Runs `body(scope)` in the current task and cancels it if it runs longer than `delay` seconds,
+ * then resolves `undefined` instead of raising: the deadline ends the body silently. Otherwise
+ * resolves to what `body` resolved to. `delay` `null` means no limit (`scope.reschedule()` can
+ * set one); `scope.expired()` tells afterwards whether the deadline passed.
+ *
+ * Nested with `timeout()` or another `moveOnAfter()`, each scope catches only the cancellation
+ * its own deadline caused: when an inner and an outer scope expire together, the outer one
+ * handles it (Trio's rule). A body that returns before it reaches an `await` the deadline can
+ * cancel (it was in foreign code) keeps its value.
+ *
+ * **Cancellation**: a cancel from outside is never swallowed: it passes through as
+ * `CancelledError`, also when it coincides with the deadline. The body should let the
+ * `CancelledError` propagate; one that swallows it returns normally, with its value.
+ *
+ * @throws {TypeError} / {@link RangeError} synchronously for a bad `delay` or `body`.
+ * @throws {RuntimeError} synchronously when no loop runs; (as a rejection) in a running loop
+ * but outside a task.
+ *
+ * @example
+ * const reply = await moveOnAfter(0.5, () => askCache(key)); // undefined after half a second
+ * const fresh = reply ?? (await askDatabase(key));
+ *
+ * Not in asyncio: Trio's `trio.move_on_after` (AnyIO's `move_on_after`).
+ */
+export function moveOnAfter<T>(
+  delay: number | null,
+  body: (scope: Timeout) => PromiseLike<T> | T,
+): Promise<T | undefined> {
+  const seconds = checkOptionalDelay("delay", delay);
+  checkFunction("body", body);
+  const loop = getRunningLoop();
+  return runInScope(
+    new Timeout(seconds === null ? null : loop.time() + seconds, seconds, "moveOnAfter()"),
+    body,
+    runMoveOn,
+  );
+}
+
+/**
+ * Like {@link moveOnAfter}, with an absolute deadline `when` in seconds on the loop's clock
+ * (`getRunningLoop().time() + 10`), or `null` for none: resolves to the body's value, or
+ * `undefined` when the deadline cancelled it.
+ *
+ * **Cancellation**: as {@link moveOnAfter}: a cancel from outside passes through as
+ * `CancelledError`, never swallowed.
+ *
+ * Not in asyncio: Trio's `trio.move_on_at`.
+ */
+export function moveOnAt<T>(
+  when: number | null,
+  body: (scope: Timeout) => PromiseLike<T> | T,
+): Promise<T | undefined> {
+  const deadline = checkOptionalDelay("when", when);
+  checkFunction("body", body);
+  getRunningLoop();
+  return runInScope(new Timeout(deadline, null, "moveOnAt()"), body, runMoveOn);
+}
+
+/**
+ * The nearest deadline of the `timeout()`, `timeoutAt()`, `moveOnAfter()`, `moveOnAt()` and
+ * `waitFor()` scopes that enclose the calling code, in seconds on the loop's clock
+ * (`loop.time()`), or `Infinity` when none has a deadline. It follows `scope.reschedule()`.
+ *
+ * Scopes enclose code, not tasks: two `Promise.all` branches of one task, each inside its own
+ * `timeout()`, each see their own deadline; a task created inside a scope does not see it (as
+ * in asyncio, a deadline does not reach the tasks a body creates; a task group's tasks are
+ * cancelled through the group). A deadline that has passed is still reported (a time not after
+ * `loop.time()`). Unlike Trio, a cancellation in progress does not make it `-Infinity`:
+ * asyncio's cancellation is delivered once, and code cleaning up after it may still wait.
+ *
+ * Use it to pass the time left on to something that takes a deadline or a timeout of its own
+ * (an RPC, `AbortSignal.timeout`), or to skip work that cannot finish in time.
+ *
+ * @throws {RuntimeError} synchronously when no loop runs.
+ *
+ * @example
+ * const left = currentEffectiveDeadline() - getRunningLoop().time();
+ * if (left < 0.5) return cachedAnswer;
+ *
+ * Not in asyncio: Trio's `trio.current_effective_deadline()` (AnyIO's
+ * `current_effective_deadline()`).
+ */
+export function currentEffectiveDeadline(): number {
+  getRunningLoop();
+  const frame = frameStorage.getStore();
+  if (frame === undefined || frame._frameTask === null) return Infinity;
+  return nearestDeadline(frame._scope);
 }

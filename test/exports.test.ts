@@ -116,6 +116,15 @@ const INDEX = [
   "Process",
   "createSubprocessExec",
   "createSubprocessShell",
+  // Additions from Trio, AnyIO and the p-* libraries
+  "CapacityLimiter",
+  "RateLimiter",
+  "RetryError",
+  "SignalInterrupt",
+  "currentEffectiveDeadline",
+  "moveOnAfter",
+  "moveOnAt",
+  "retry",
 ];
 
 const TESTING = ["TestLoop", "VirtualClock", "advance", "runTest", "waitAllTasksBlocked"];

@@ -1,6 +1,7 @@
 // `run()` and `Runner`, ported from CPython 3.14's Lib/test/test_asyncio/test_runners.py.
-// Ctrl-C is tested in child processes (test/fixtures/sigint.ts) that send themselves SIGINT:
-// the only tests of the suite that take real time, a few hundred milliseconds each.
+// Ctrl-C and SIGTERM are tested in child processes (test/fixtures/sigint.ts, signals.ts) that
+// send themselves the signal: the only tests of the suite that take real time, a few hundred
+// milliseconds each.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -10,8 +11,10 @@ import {
   ContextVar,
   EventLoop,
   type ExceptionContext,
+  KeyboardInterrupt,
   Runner,
   RuntimeError,
+  SignalInterrupt,
   allTasks,
   copyContext,
   createTask,
@@ -20,8 +23,8 @@ import {
   run,
   sleep,
 } from "../src/index.js";
-import { TestLoop } from "../src/testing.js";
-import { runFixture } from "./support/core.js";
+import { TestLoop, runTest } from "../src/testing.js";
+import { type ScenarioRun, runFixture } from "./support/core.js";
 import { ValueError, ZeroDivisionError } from "./support/errors.js";
 
 /** A loop that records the shutdown steps `close()` takes (CPython's BaseTest.new_loop). */
@@ -553,6 +556,117 @@ describe("Ctrl-C (SIGINT) while run() runs", () => {
   });
 });
 
+describe("SIGTERM and the signals option", () => {
+  it("listens for SIGINT and SIGTERM by default, only while it runs", async () => {
+    await using runner = new Runner();
+    const during = await runner.run(async () => [process.listenerCount("SIGINT"), process.listenerCount("SIGTERM")]);
+    assert.deepEqual(during, [1, 1]);
+    assert.equal(process.listenerCount("SIGTERM"), 0);
+  });
+
+  it("listens for exactly the signals asked for; [] for none", async () => {
+    const count = async (): Promise<number[]> =>
+      ["SIGINT", "SIGTERM", "SIGHUP"].map((signal) => process.listenerCount(signal));
+    assert.deepEqual(await run(count, { signals: [] }), [0, 0, 0]);
+    assert.deepEqual(await run(count, { signals: ["SIGHUP"] }), [0, 0, 1]);
+    assert.deepEqual(await run(count, { signals: ["SIGTERM", "SIGTERM"] }), [0, 1, 0]);
+    await using runner = new Runner({ signals: ["SIGINT"] });
+    assert.deepEqual(await runner.run(count), [1, 0, 0]);
+    assert.deepEqual(await runTest(count, { signals: [] }), [0, 0, 0]);
+    assert.deepEqual(await count(), [0, 0, 0]);
+  });
+
+  it("leaves SIGTERM alone when the program handles it itself", async () => {
+    const mine = (): void => undefined;
+    process.on("SIGTERM", mine);
+    try {
+      const during = await run(async () => [process.listenerCount("SIGINT"), process.listeners("SIGTERM")]);
+      assert.deepEqual(during, [1, [mine]]);
+    } finally {
+      process.removeListener("SIGTERM", mine);
+    }
+  });
+
+  it("refuses a bad signals option synchronously, naming it", () => {
+    const main = async (): Promise<void> => undefined;
+    assert.throws(() => run(main, { signals: "SIGTERM" as never }), (e) => e instanceof TypeError && /`signals` must be an array/.test(e.message));
+    assert.throws(() => run(main, { signals: ["SIGFOO" as never] }), (e) => e instanceof TypeError && /signal names/.test(e.message));
+    assert.throws(() => new Runner({ signals: ["SIGKILL"] }), (e) => e instanceof RangeError && /SIGKILL cannot be handled/.test(e.message));
+  });
+
+  it("has SignalInterrupt carry the signal and the exit status a shell reports for it", () => {
+    const term = new SignalInterrupt("SIGTERM");
+    assert.equal(term.name, "SignalInterrupt");
+    assert.equal(term.signal, "SIGTERM");
+    assert.equal(term.exitCode, 143);
+    const interrupt = new KeyboardInterrupt();
+    assert.ok(interrupt instanceof SignalInterrupt);
+    assert.equal(interrupt.name, "KeyboardInterrupt");
+    assert.equal(interrupt.message, "");
+    assert.equal(interrupt.signal, "SIGINT");
+    assert.equal(interrupt.exitCode, 130);
+  });
+
+  // Two child processes that send themselves SIGTERM (test/fixtures/signals.ts), started
+  // together: one runs three scenarios in turn, the last of which re-raises the signal and so
+  // ends its process; the second signal of `twice` kills its process, so it runs alone.
+  const SEQUENCE = ["opt-out", "cancel-main", "reraise"];
+  let runs: Promise<ScenarioRun>[] | null = null;
+
+  /** The lines `scenario` printed after its `== scenario` header, and how its process ended. */
+  async function spawnScenario(scenario: string): Promise<{ lines: string[]; outcome: ScenarioRun }> {
+    if (runs === null) {
+      runs = [runFixture("signals.ts", SEQUENCE), runFixture("signals.ts", ["twice"])];
+      for (const outcome of runs) outcome.catch(() => undefined); // reported by the tests that await them
+    }
+    const outcome = await (scenario === "twice" ? runs[1] : runs[0]) as ScenarioRun;
+    assert.equal(outcome.stderr, "", "the fixture is quiet on stderr");
+    const from = outcome.stdout.indexOf(`== ${scenario}`);
+    assert.notEqual(from, -1, `no output for ${scenario}:\n${outcome.stdout.join("\n")}`);
+    let to = from + 1;
+    while (to < outcome.stdout.length && !(outcome.stdout[to] as string).startsWith("== ")) to++;
+    return { lines: outcome.stdout.slice(from + 1, to), outcome };
+  }
+
+  it("cancels main on SIGTERM, runs its finally blocks, and rejects with SignalInterrupt", async () => {
+    const { lines } = await spawnScenario("cancel-main");
+    assert.deepEqual(lines, [
+      "main started; listening: SIGINT 1, SIGTERM 1",
+      "finally ran",
+      "run rejected: SignalInterrupt (signal SIGTERM, exitCode 143, cause: CancelledError)",
+      "listeners after run: SIGINT 0, SIGTERM 0",
+    ]);
+  });
+
+  it("lets the program re-raise the signal after cleanup, so that its parent sees it", async () => {
+    const { lines, outcome } = await spawnScenario("reraise");
+    assert.deepEqual(lines, [
+      "finally ran",
+      "run rejected: SignalInterrupt (signal SIGTERM, exitCode 143, cause: CancelledError)",
+      "listeners after run: SIGINT 0, SIGTERM 0",
+    ]);
+    assert.equal(outcome.signal, "SIGTERM");
+    assert.equal(outcome.status, null);
+  });
+
+  it("ends the process at once on a second signal, by that signal", async () => {
+    const { lines, outcome } = await spawnScenario("twice");
+    assert.deepEqual(lines, ["first SIGTERM: true"], "no finally block ran, no line after");
+    assert.equal(outcome.signal, "SIGINT");
+    assert.equal(outcome.status, null);
+  });
+
+  it("leaves SIGTERM to a worker that opts out and drains by itself", async () => {
+    const { lines } = await spawnScenario("opt-out");
+    assert.deepEqual(lines, [
+      "listening: SIGINT 1, SIGTERM 1",
+      "drained",
+      "run resolved: done",
+      "listeners after run: SIGINT 0, SIGTERM 0",
+    ]);
+  });
+});
+
 describe("a task that fails with nobody awaiting it", () => {
   const fixture = fileURLToPath(new URL("./fixtures/reports.ts", import.meta.url));
 
@@ -561,6 +675,7 @@ describe("a task that fails with nobody awaiting it", () => {
     const result = spawnSync(process.execPath, ["--import", "tsx", "--expose-gc", fixture, name], {
       encoding: "utf8",
       timeout: 20_000,
+      killSignal: "SIGKILL",
     });
     assert.equal(result.stdout, "");
     return { lines: result.stderr.trim().split("\n"), status: result.status };
@@ -610,6 +725,7 @@ describe("a cancellation that escapes run()", () => {
     const result = spawnSync(process.execPath, ["--import", "tsx", fixture, "cancelled-main"], {
       encoding: "utf8",
       timeout: 20_000,
+      killSignal: "SIGKILL",
     });
     assert.equal(result.status, 1);
     assert.match(

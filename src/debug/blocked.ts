@@ -102,7 +102,10 @@ export function _realWorkPending(loop: EventLoop): boolean {
     if (stillPending(entry)) return true;
     made.delete(id);
   }
-  return false;
+  // A message port that is referenced now waits for a reply, wherever it was made: a module
+  // loader running on its own thread (a dynamic `import()` under tsx or other loader hooks),
+  // a worker thread's answer.
+  return process.getActiveResourcesInfo().includes("MessagePort");
 }
 
 /** `'name' (id 3)`. */

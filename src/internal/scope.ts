@@ -39,6 +39,11 @@ export class CancelScope implements Frame {
   _cancelled = false;
   /** The body still runs: a closed scope is never cancelled again. */
   _open = true;
+  /**
+   * The scope's deadline in loop time (`Infinity`: none), kept by the `Timeout` that owns it, so
+   * that `currentEffectiveDeadline()` can read the deadlines that enclose the calling code.
+   */
+  _deadline = Infinity;
   #controller: AbortController | null = null;
   #signal: AbortSignal | null = null;
 
@@ -102,6 +107,16 @@ export class CancelScope implements Frame {
     }
     return this.#signal;
   }
+}
+
+/**
+ * @internal The nearest deadline of the open scopes from `scope` outwards (loop time), or
+ * `Infinity` when none has one.
+ */
+export function nearestDeadline(scope: CancelScope | null): number {
+  let deadline = Infinity;
+  for (let s = scope; s !== null; s = s._parent) if (s._open && s._deadline < deadline) deadline = s._deadline;
+  return deadline;
 }
 
 /**

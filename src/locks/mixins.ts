@@ -92,13 +92,17 @@ export abstract class Acquirable {
    * asyncio: `async with lock:`. An addition (asyncio has no handle object).
    */
   hold(): Promise<Held> {
-    const acquiring = this.acquire();
-    // Contended: the acquisition is a future, followed by an operation. Otherwise it already
-    // happened (a settled promise): the handle is ready too.
-    if (isFuture(acquiring)) {
-      return new HoldOperation(this, acquiring as Future<true>) as unknown as Promise<Held>;
-    }
-    return settledValue(new Held(this));
+    return _hold(this, this.acquire());
+  }
+
+  /** @internal The handle of a hold. */
+  _heldHandle(): Held {
+    return new Held(this);
+  }
+
+  /** @internal Undoes an acquisition a hold made but never handed over. */
+  _undoAcquire(): void {
+    this.release();
   }
 
   /**
@@ -126,26 +130,45 @@ export abstract class Acquirable {
   }
 }
 
+/** @internal What `hold()` needs of the primitive it holds (an {@link Acquirable}, a `RateLimiter`). */
+export interface HoldSource {
+  /** The handle a hold resolves to. */
+  _heldHandle(): Held;
+  /** Undoes `acquiring`, which completed but whose hold raised: a hold that raises holds nothing. */
+  _undoAcquire(acquiring: Future<true>): void;
+}
+
+/**
+ * @internal `hold()` on top of an acquisition: the handle at once when `acquiring` already
+ * happened (a settled promise); else an operation that follows the acquisition's future.
+ */
+export function _hold(source: HoldSource, acquiring: PromiseLike<true>): Promise<Held> {
+  if (isFuture(acquiring)) {
+    return new HoldOperation(source, acquiring as Future<true>) as unknown as Promise<Held>;
+  }
+  return settledValue(source._heldHandle());
+}
+
 /**
  * @internal A `hold()` that had to wait: completes with the handle in the step where the
  * acquisition completes (so its awaiter resumes when an `await acquire()` would). Cancelled
  * before that, it cancels the acquisition; cancelled after the primitive was handed to it
- * but before its awaiter resumed, it releases the primitive: a hold that raises holds nothing.
+ * but before its awaiter resumed, it undoes the acquisition: a hold that raises holds nothing.
  */
 class HoldOperation extends Future<Held> {
-  readonly #primitive: Acquirable;
+  readonly #source: HoldSource;
   readonly #acquiring: Future<true>;
 
-  constructor(primitive: Acquirable, acquiring: Future<true>) {
+  constructor(source: HoldSource, acquiring: Future<true>) {
     super(acquiring._loop);
-    this.#primitive = primitive;
+    this.#source = source;
     this.#acquiring = acquiring;
     acquiring._addInternalCallback(this.#onAcquired);
   }
 
   /** @internal The primitive it waits for. */
   override _describeWait(): string {
-    return String(this.#primitive);
+    return String(this.#source);
   }
 
   #onAcquired = (acquiring: Future<true>): void => {
@@ -155,7 +178,7 @@ class HoldOperation extends Future<Held> {
     } else if (acquiring._hasException) {
       this.setException(acquiring.exception());
     } else {
-      this._setResultAndRunCallbacks(new Held(this.#primitive));
+      this._setResultAndRunCallbacks(this.#source._heldHandle());
     }
   };
 
@@ -163,12 +186,12 @@ class HoldOperation extends Future<Held> {
     if (!super.cancel(msg)) return false;
     const acquiring = this.#acquiring;
     if (!acquiring.done()) acquiring.cancel(msg);
-    else if (!acquiring.cancelled() && !acquiring._hasException) this.#primitive.release();
+    else if (!acquiring.cancelled() && !acquiring._hasException) this.#source._undoAcquire(acquiring);
     return true;
   }
 
   override _lostWakeup(): void {
-    (this._result as Held).release();
+    this.#source._undoAcquire(this.#acquiring);
   }
 
   override _isOperation(): boolean {
@@ -188,16 +211,20 @@ async function runHolding<R>(primitive: Acquirable, fn: () => R | PromiseLike<R>
 /**
  * What {@link Acquirable.hold} resolves to: disposing it (at the end of a `using` or
  * `await using` block) releases the primitive, once. `release()` releases early; the
- * disposal then does nothing.
+ * disposal then does nothing. The handle of `RateLimiter.hold()` has nothing to give back (a
+ * slot of the window, once used, stays used): releasing it only marks it released.
  */
 export class Held implements Disposable, AsyncDisposable {
-  #primitive: Acquirable | null;
+  #primitive: { release(): void } | null;
   readonly #description: string;
 
-  /** @internal Made by `hold()`. */
-  constructor(primitive: Acquirable) {
+  /**
+   * @internal Made by `hold()`; `description` names the primitive when printed (default: its
+   * class).
+   */
+  constructor(primitive: { release(): void }, description: string = primitive.constructor.name) {
     this.#primitive = primitive;
-    this.#description = primitive.constructor.name;
+    this.#description = description;
   }
 
   /** Whether the primitive has been released through this handle. */

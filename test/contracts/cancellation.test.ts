@@ -10,15 +10,19 @@ import {
   Barrier,
   BoundedSemaphore,
   CancelledError,
+  CapacityLimiter,
   Condition,
   Event,
   Lock,
   Queue,
+  RateLimiter,
   Semaphore,
   type Task,
   createTask,
+  getRunningLoop,
+  sleep,
 } from "../../src/index.js";
-import { runTest } from "../../src/testing.js";
+import { TestLoop, runTest } from "../../src/testing.js";
 import { errorOf, ticks } from "../locks/support.js";
 
 /** A primitive set up so that `wait()` blocks. */
@@ -64,6 +68,46 @@ const SUBJECTS: Subject[] = [
       await sem.acquire();
       await sem.acquire();
       return { wait: () => sem.acquire(), wake: () => sem.release(), state: () => String(sem) };
+    },
+  },
+  {
+    name: "CapacityLimiter.acquire",
+    single: true,
+    async make() {
+      const limiter = new CapacityLimiter(1);
+      await limiter.acquire();
+      return { wait: () => limiter.acquire(), wake: () => limiter.release(), state: () => String(limiter) };
+    },
+  },
+  {
+    name: "CapacityLimiter.acquireOnBehalfOf",
+    single: true,
+    async make() {
+      const limiter = new CapacityLimiter(1);
+      await limiter.acquireOnBehalfOf("holder");
+      let borrower = 0;
+      return {
+        wait: () => limiter.acquireOnBehalfOf(borrower++),
+        wake: () => {
+          limiter.totalTokens++;
+        },
+        state: () => String(limiter),
+      };
+    },
+  },
+  {
+    name: "RateLimiter.acquire",
+    single: true,
+    async make() {
+      const limiter = new RateLimiter({ rate: 1, per: 3600 });
+      await limiter.acquire();
+      // A slot leaves the window an hour after it was taken: move the virtual clock.
+      // (The timer runs in the next iteration, one later than a release() would wake.)
+      const wake = async (): Promise<void> => {
+        (getRunningLoop() as TestLoop).advance(3600);
+        await sleep(0);
+      };
+      return { wait: () => limiter.acquire(), wake, state: () => String(limiter) };
     },
   },
   {

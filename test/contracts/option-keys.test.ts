@@ -11,6 +11,7 @@ import {
   ContextVar,
   Future,
   PriorityQueue,
+  RateLimiter,
   Runner,
   StreamReader,
   TaskGroup,
@@ -24,6 +25,7 @@ import {
   getRunningLoop,
   openConnection,
   openUnixConnection,
+  retry,
   run,
   sleep,
   startServer,
@@ -225,6 +227,19 @@ describe("option keys (contract)", () => {
     assert.throws(() => new VirtualClock({ debug: true } as never), unknownOption("new VirtualClock()", "debug"));
     assert.throws(() => new EventLoop({ degub: true } as never), unknownOption("new EventLoop()", "degub", "debug"));
     assert.throws(() => newEventLoop({ Clock: null } as never), unknownOption("new EventLoop()", "Clock", "clock"));
+  });
+
+  it("the additions from Trio, AnyIO and the p-* libraries refuse unknown keys", async () => {
+    await runTest(async () => {
+      assert.throws(() => new RateLimiter({ rate: 1, per: 1, interval: 1 } as never), unknownOption("new RateLimiter()", "interval"));
+      assert.throws(() => new RateLimiter({ rate: 1, pre: 1 } as never), unknownOption("new RateLimiter()", "pre", "per"));
+      assert.throws(() => retry(work, { attempts: 2, backoff: { initial: 1 }, retyOn: () => true } as never), unknownOption("retry()", "retyOn", "retryOn"));
+      assert.throws(() => retry(work, { attempts: 2, backoff: { inital: 1 } } as never), unknownOption("retry() `backoff`", "inital", "initial"));
+      await taskGroup(async (tg) => {
+        assert.throws(() => tg.start((status) => status.started(), { nmae: "x" } as never), unknownOption("createTask()", "nmae", "name"));
+      });
+    });
+    assert.throws(() => run(work, { signal: ["SIGTERM"] } as never), unknownOption("run()", "signal", "signals"));
   });
 
   it("queues, executors, taskPerCall and ContextVar refuse unknown keys", async () => {

@@ -9,12 +9,14 @@ import { describe, it } from "node:test";
 import {
   Barrier,
   BoundedSemaphore,
+  CapacityLimiter,
   Condition,
   Event,
   LifoQueue,
   Lock,
   PriorityQueue,
   Queue,
+  RateLimiter,
   RuntimeError,
   Semaphore,
   StreamReader,
@@ -24,13 +26,17 @@ import {
   createSubprocessExec,
   createSubprocessShell,
   createTask,
+  currentEffectiveDeadline,
   currentTask,
   ensureFuture,
   gather,
   getRunningLoop,
+  moveOnAfter,
+  moveOnAt,
   openConnection,
   openUnixConnection,
   race,
+  retry,
   run,
   shield,
   sleep,
@@ -86,6 +92,10 @@ const NEEDS_A_LOOP: [string, () => unknown][] = [
   ["timeout(1, body)", () => timeout(1, () => 1)],
   ["timeoutAt(1, body)", () => timeoutAt(1, () => 1)],
   ["taskGroup(body)", () => taskGroup(() => 1)],
+  ["moveOnAfter(1, body)", () => moveOnAfter(1, () => 1)],
+  ["moveOnAt(1, body)", () => moveOnAt(1, () => 1)],
+  ["currentEffectiveDeadline()", () => currentEffectiveDeadline()],
+  ["retry(fn, options)", () => retry(async () => 1, { attempts: 2, backoff: { initial: 1 } })],
   // Queues
   ["Queue.get() with an item", () => queueWithItem().get()],
   ["Queue.get() empty", () => new Queue().get()],
@@ -110,6 +120,11 @@ const NEEDS_A_LOOP: [string, () => unknown][] = [
   ["Semaphore.acquire() without", () => new Semaphore(0).acquire()],
   ["Semaphore.hold()", () => new Semaphore(1).hold()],
   ["BoundedSemaphore.acquire()", () => new BoundedSemaphore(1).acquire()],
+  ["CapacityLimiter.acquire() with a token", () => new CapacityLimiter(1).acquire()],
+  ["CapacityLimiter.acquireOnBehalfOf() without", () => new CapacityLimiter(0).acquireOnBehalfOf("x")],
+  ["CapacityLimiter.hold()", () => new CapacityLimiter(1).hold()],
+  ["RateLimiter.acquire()", () => new RateLimiter({ rate: 1, per: 1 }).acquire()],
+  ["RateLimiter.hold()", () => new RateLimiter({ rate: 1, per: 1 }).hold()],
   ["Barrier.wait() (1 party)", () => new Barrier(1).wait()],
   ["Barrier.reset()", () => new Barrier(2).reset()],
   ["Barrier.abort()", () => new Barrier(2).abort()],
@@ -154,6 +169,12 @@ const WORK_ANYWHERE: [string, () => unknown][] = [
     assert.equal(s.locked(), false);
   }],
   ["new Condition(), new Barrier(2)", () => [new Condition(), new Barrier(2)]],
+  ["new CapacityLimiter(), totalTokens, locked()", () => {
+    const limiter = new CapacityLimiter(0);
+    limiter.totalTokens = 2;
+    assert.equal(limiter.locked(), false);
+  }],
+  ["new RateLimiter(), locked()", () => assert.equal(new RateLimiter({ rate: 1, per: 1 }).locked(), false)],
   ["new StreamReader(), feedData(), feedEof()", () => {
     const reader = new StreamReader();
     reader.feedData(Buffer.from("x"));

@@ -77,6 +77,7 @@ export function runScenario(scenario: string): ScenarioRun {
   const child = spawnSync(process.execPath, ["--import", "tsx", fixture, scenario], {
     encoding: "utf8",
     timeout: 20_000,
+    killSignal: "SIGKILL", // SIGTERM would only cancel a fixture's main (run() handles it)
   });
   return {
     status: child.status,
@@ -88,7 +89,7 @@ export function runScenario(scenario: string): ScenarioRun {
 
 /**
  * Runs `test/fixtures/<fixture>` with `args` in a child process through tsx and resolves what
- * it printed and how it ended. It is killed after 20 s (then `signal` is `SIGTERM`): a bound
+ * it printed and how it ended. It is killed after 20 s (then `signal` is `SIGKILL`): a bound
  * against a hang, not a timing.
  */
 export function runFixture(fixture: string, args: readonly string[]): Promise<ScenarioRun> {
@@ -97,6 +98,7 @@ export function runFixture(fixture: string, args: readonly string[]): Promise<Sc
     const child = spawn(process.execPath, ["--import", "tsx", path, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
       timeout: 20_000,
+      killSignal: "SIGKILL", // SIGTERM would only cancel a fixture's main (run() handles it)
     });
     let stdout = "";
     let stderr = "";
