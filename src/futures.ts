@@ -381,6 +381,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
       checkOptions("new Future()", options, FUTURE_KEYS);
       this._loop = options.loop ?? getRunningLoop();
     }
+    const hooks = this._loop._testHooks;
+    if (hooks) hooks.created?.(this as Future<unknown>);
   }
 
   /** Whether the future has a result, an error, or was cancelled. */
@@ -627,6 +629,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
           task._cancelDelivered = true;
         }
       }
+      const hooks = this._loop._testHooks;
+      if (hooks) hooks.suspended?.(task, record);
     }
   }
 
@@ -680,6 +684,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal Its awaiter was cancelled after it completed, before resuming (see `Waiter`). */
   _lostWakeup(): void {}
+
+  /**
+   * @internal What orders this future's wake-ups among others (`exploreSchedules` keeps the
+   * wake-ups of one key in FIFO order): the future itself, or the primitive whose waiters it
+   * queues with.
+   */
+  _orderKey(): object {
+    return this;
+  }
 
   /**
    * @internal Whether this future is one library operation made for its awaiter alone (a queue
@@ -809,6 +822,11 @@ export class Waiter<T> extends Future<T> {
 
   override _lostWakeup(): void {
     this.#onLost?.(this._result as T);
+  }
+
+  /** @internal The waiters of one primitive wake in FIFO order. */
+  override _orderKey(): object {
+    return this.#queue ?? this;
   }
 
   override _isOperation(): boolean {
