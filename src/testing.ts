@@ -24,6 +24,7 @@ import { Future } from "./futures.js";
 import { checkDelay, checkOptions, describe } from "./internal/validate.js";
 import { type RunOptions, run } from "./runners.js";
 import type { Awaitable } from "./tasks.js";
+import { _takeLoopSetup } from "./testing/loop-setup.js";
 import { type VirtualTimers, installVirtualTimers } from "./testing/virtual-timers.js";
 
 export { ExplorationError } from "./errors.js";
@@ -276,40 +277,23 @@ const RUN_TEST_KEYS = ["debug", "autojump", "start", "virtualTimers"] as const s
 export function runTest<T>(main: Awaitable<T>, options: RunTestOptions = {}): Promise<T> {
   checkOptions("runTest()", options, RUN_TEST_KEYS);
   const { autojump = true, start = 0, debug = false, virtualTimers = false } = options;
-  const setup = _testLoopSetup(virtualTimers);
+  const setup = testLoopSetup(virtualTimers);
   return setup.finish(run(main, { debug, loopFactory: () => setup.prepare(new TestLoop({ autojump, start, debug })) }));
 }
 
-/** What an explorer does to the next test loop `runTest` makes (see {@link _withTestLoop}). */
-let nextLoopSetup: ((loop: TestLoop) => void) | null = null;
-
 /**
- * @internal Runs `fn` (which calls `runTest` once, synchronously) with `setup` applied to the
- * loop that `runTest` makes: how the explorers reach their run's loop.
+ * What `runTest` does around its loop: refuses a second loop while one runs (with a message
+ * for concurrent tests), applies an explorer's setup (see `_withTestLoop`), installs and
+ * restores the virtual timers.
  */
-export function _withTestLoop<R>(setup: (loop: TestLoop) => void, fn: () => R): R {
-  nextLoopSetup = setup;
-  try {
-    return fn();
-  } finally {
-    nextLoopSetup = null;
-  }
-}
-
-/**
- * @internal What `runTest` does around its loop: refuses a second loop while one runs (with
- * a message for concurrent tests), applies an explorer's setup, installs and restores the
- * virtual timers.
- */
-function _testLoopSetup(virtualTimers: unknown): {
+function testLoopSetup(virtualTimers: unknown): {
   prepare(loop: TestLoop): TestLoop;
   finish<T>(result: Promise<T>): Promise<T>;
 } {
   if (typeof virtualTimers !== "boolean") {
     throw new TypeError(`\`virtualTimers\` must be a boolean, got ${describe(virtualTimers)}`);
   }
-  const explorer = nextLoopSetup;
-  nextLoopSetup = null;
+  const explorer = _takeLoopSetup();
   const refused = _getRunningLoop() !== null;
   let timers: VirtualTimers | null = null;
   return {

@@ -19,7 +19,8 @@ import type { AwaitRecord, Future } from "../futures.js";
 import { _userCallSite } from "../internal/callsite.js";
 import { checkFunction, checkInteger, checkOptions, describe } from "../internal/validate.js";
 import { type Task, allTasks, currentTask } from "../tasks.js";
-import { type RunTestOptions, _withTestLoop, runTest } from "../testing.js";
+import { type RunTestOptions, runTest } from "../testing.js";
+import { _withTestLoop } from "./loop-setup.js";
 
 /** Options of {@link exploreCancellation}. */
 export interface ExploreCancellationOptions extends RunTestOptions {

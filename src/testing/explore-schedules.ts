@@ -29,7 +29,8 @@ import type { ReadyItem } from "../events/handles.js";
 import type { LoopTestHooks } from "../events/loop.js";
 import { Future } from "../futures.js";
 import { checkFunction, checkInteger, checkOptions, describe } from "../internal/validate.js";
-import { type RunTestOptions, _withTestLoop, runTest } from "../testing.js";
+import { type RunTestOptions, runTest } from "../testing.js";
+import { _withTestLoop } from "./loop-setup.js";
 
 /** Options of {@link exploreSchedules}. */
 export interface ExploreSchedulesOptions extends RunTestOptions {
