@@ -21,6 +21,7 @@ import { checkFunction, checkInteger, checkOptions, describe } from "../internal
 import { type Task, allTasks, currentTask } from "../tasks.js";
 import { type RunTestOptions, runTest } from "../testing.js";
 import { _withTestLoop } from "./loop-setup.js";
+import { summary } from "./summary.js";
 
 /** Options of {@link exploreCancellation}. */
 export interface ExploreCancellationOptions extends RunTestOptions {
@@ -227,11 +228,6 @@ function describeAwaited(future: Future<unknown>): string {
   if (kind !== undefined) return kind;
   // The callbacks would name this run's tasks, which mean nothing to the reader.
   return future.toString().replace(/ cb=\[.*\]>$/, ">");
-}
-
-function summary(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message.split("\n")[0] ?? ""}`;
-  return describe(error);
 }
 
 /**

@@ -31,6 +31,7 @@ import { Future } from "../futures.js";
 import { checkFunction, checkInteger, checkOptions, describe } from "../internal/validate.js";
 import { type RunTestOptions, runTest } from "../testing.js";
 import { _withTestLoop } from "./loop-setup.js";
+import { summary } from "./summary.js";
 
 /** Options of {@link exploreSchedules}. */
 export interface ExploreSchedulesOptions extends RunTestOptions {
@@ -139,11 +140,6 @@ async function explore(test: () => PromiseLike<unknown>, seeds: number[], runOpt
     seen.add(order.fingerprint());
   }
   return { runs: seeds.length, schedules: seen.size };
-}
-
-function summary(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message.split("\n")[0] ?? ""}`;
-  return describe(error);
 }
 
 /** The key of the timers that came due: one chain, in deadline order (ties are shuffled). */
