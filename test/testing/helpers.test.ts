@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as delayed } from "node:timers/promises";
 import { Queue, RuntimeError, getRunningLoop, sleep } from "../../src/index.js";
-import { TestLoop, runBriefly, withTestLoop } from "../../src/testing.js";
+import { TestLoop, runBriefly, runTest, withTestLoop } from "../../src/testing.js";
 
 describe("withTestLoop()", () => {
   it(
@@ -71,3 +71,26 @@ describe("runBriefly()", () => {
     await assert.rejects(runBriefly(loop), RuntimeError);
   });
 });
+
+describe("runTest() run concurrently", () => {
+  it("refuses the second test with a message that names concurrent tests, and the first runs on", async () => {
+    const first = runTest(async () => {
+      await sleep(1);
+      return "first";
+    });
+    await assert.rejects(
+      runTest(() => sleep(1)),
+      (e: unknown) =>
+        e instanceof RuntimeError && /runs concurrently in this process/.test(e.message) && /test\.concurrent/.test(e.message),
+    );
+    assert.equal(await first, "first");
+  });
+
+  it(
+    "refuses a runTest from inside a test's loop",
+    withTestLoop(async () => {
+      await assert.rejects(runTest(() => sleep(1)), /called from inside a running loop/);
+    }),
+  );
+});
+
