@@ -13,6 +13,12 @@
  * Trio's `trio.testing` (`MockClock`, `autojump_threshold`, `wait_all_tasks_blocked`) is the
  * model; asyncio's own tests use a similar `TestLoop`.
  *
+ * Beyond the clock: `runTest(main, { virtualTimers: true })` puts Node's own timers, `Date` and
+ * `performance.now` on it (`testing/virtual-timers.ts`); `exploreCancellation` cancels a task
+ * at each of its suspension points and `exploreSchedules` runs the ready callbacks of each
+ * iteration in seeded orders (`testing/explore-*.ts`); `withTestLoop` and `runBriefly` fit it
+ * into test runners (`testing/helpers.ts`).
+ *
  * @module
  */
 import { RuntimeError } from "./errors.js";
