@@ -13,7 +13,8 @@ export type WorkloadName =
   | "lock"
   | "semaphore"
   | "timers"
-  | "timeout";
+  | "timeout"
+  | "explore";
 
 /** Parameters of one run. Each workload reads the fields it needs. */
 export interface Params {

@@ -326,6 +326,24 @@ const TABLES: Table[] = [
       { runtime: "uvloop", peer: "asyncio", label: "uvloop protocols", variant: "protocol", server: ["uvloop", "protocol"] },
     ],
   },
+  {
+    id: "explore",
+    title: "9. exploreCancellation: a cancel at each of 200 suspension points",
+    workload: "explore",
+    what:
+      "`exploreCancellation` (asyncio-ts/testing) over a test whose main task suspends 200 times (a `Lock` taken and " +
+      "released around a `sleep(0)`, 200 times): one run of `runTest` to count the suspensions, then one run per " +
+      "suspension, cancelling the task there, with a `check()` after each: 201 runs. Time for the whole exploration, " +
+      "and per run. No peer explores cancellation points, so the table has no other rows; the goal (issue 13) is a " +
+      "fraction of a second for 200 points.",
+    params: { n: 200 },
+    quickParams: { n: 20 },
+    metrics: [
+      { key: "ms_total", label: "ms for every point", unit: "ms", better: "lower" },
+      { key: "us_per_run", label: "µs per run", unit: "µs", better: "lower" },
+    ],
+    rows: nodeRows([OURS]),
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------

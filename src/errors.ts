@@ -270,6 +270,34 @@ export class LimitOverrunError extends Error {
   }
 }
 
+/**
+ * An explorer of `asyncio-ts/testing` found a run of the test that fails. `exploreCancellation`
+ * sets `point` (which suspension of `task` the cancel landed at) and `task`;
+ * `exploreSchedules` sets `seed` (pass it back in `seeds` to replay that run). `cause` is what
+ * failed: the test's own error, or `check()`'s.
+ *
+ * Not in asyncio: its explorers have no counterpart in asyncio or Trio.
+ */
+export class ExplorationError extends Error {
+  /** The seed of the failing schedule (`exploreSchedules`); `null` otherwise. */
+  readonly seed: number | null;
+  /** The suspension the cancel landed at, from 1 (`exploreCancellation`); `null` otherwise. */
+  readonly point: number | null;
+  /** The name of the task that was cancelled (`exploreCancellation`); `null` otherwise. */
+  readonly task: string | null;
+
+  constructor(
+    message: string,
+    details: { seed?: number | null; point?: number | null; task?: string | null } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.seed = details.seed ?? null;
+    this.point = details.point ?? null;
+    this.task = details.task ?? null;
+  }
+}
+
 /** A condition for {@link ExceptionGroup.split} and {@link ExceptionGroup.subgroup}. */
 export type ErrorMatcher =
   | (abstract new (...args: never[]) => unknown)
@@ -417,6 +445,7 @@ for (const [cls, name] of [
   [IncompleteReadError, "IncompleteReadError"],
   [LimitOverrunError, "LimitOverrunError"],
   [ExceptionGroup, "ExceptionGroup"],
+  [ExplorationError, "ExplorationError"],
 ] as const) {
   brandClass(cls, name);
 }

@@ -424,6 +424,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
       this._loop = options.loop ?? getRunningLoop();
     }
     if (this._loop.getDebug()) recordCreation(this as Future<unknown>);
+    const hooks = this._loop._testHooks;
+    if (hooks) hooks.created?.(this as Future<unknown>);
   }
 
   /** Whether the future has a result, an error, or was cancelled. */
@@ -691,6 +693,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
           task._cancelDelivered = true;
         }
       }
+      const hooks = this._loop._testHooks;
+      if (hooks) hooks.suspended?.(task, record);
     }
   }
 
@@ -744,6 +748,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal Its awaiter was cancelled after it completed, before resuming (see `Waiter`). */
   _lostWakeup(): void {}
+
+  /**
+   * @internal What orders this future's wake-ups among others (`exploreSchedules` keeps the
+   * wake-ups of one key in FIFO order): the future itself, or the primitive whose waiters it
+   * queues with.
+   */
+  _orderKey(): object {
+    return this;
+  }
 
   /**
    * @internal Whether this future is one library operation made for its awaiter alone (a queue
@@ -887,6 +900,11 @@ export class Waiter<T> extends Future<T> {
 
   override _lostWakeup(): void {
     this.#onLost?.(this._result as T);
+  }
+
+  /** @internal The waiters of one primitive wake in FIFO order. */
+  override _orderKey(): object {
+    return this.#queue ?? this;
   }
 
   override _isOperation(): boolean {

@@ -655,6 +655,11 @@ abstract class QueueOperation<T, R> extends Future<R> implements Parked<void>, R
   override _isOperation(): boolean {
     return true;
   }
+
+  /** @internal The getters and putters of one queue wake in FIFO order. */
+  override _orderKey(): object {
+    return this._queue;
+  }
 }
 
 /** @internal A get that had to wait. With `iterate`, it resolves iterator results, and `done` at shutdown. */

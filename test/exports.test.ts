@@ -127,7 +127,18 @@ const INDEX = [
   "retry",
 ];
 
-const TESTING = ["TestLoop", "VirtualClock", "advance", "runTest", "waitAllTasksBlocked"];
+const TESTING = [
+  "ExplorationError",
+  "TestLoop",
+  "VirtualClock",
+  "advance",
+  "exploreCancellation",
+  "exploreSchedules",
+  "runBriefly",
+  "runTest",
+  "waitAllTasksBlocked",
+  "withTestLoop",
+];
 
 describe("public exports", () => {
   it("asyncio-ts exports exactly the pinned names", () => {

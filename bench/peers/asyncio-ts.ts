@@ -16,6 +16,7 @@ import {
   timeout,
   waitFor,
 } from "../../src/index.js";
+import { exploreCancellation } from "../../src/testing.js";
 import {
   type Metrics,
   type Params,
@@ -177,6 +178,34 @@ function timeoutScopes(p: Params): Promise<Metrics> {
   });
 }
 
+/**
+ * exploreCancellation over a test whose main task suspends `n` times (a lock held around a
+ * `sleep(0)`, `n` times): one run to count, one run per suspension, a check after each.
+ */
+async function explore(p: Params): Promise<Metrics> {
+  const n = p.n;
+  let lock = new Lock();
+  const test = async (): Promise<void> => {
+    lock = new Lock();
+    for (let i = 0; i < n; i++) {
+      await lock.acquire();
+      try {
+        await sleep(0);
+      } finally {
+        lock.release();
+      }
+    }
+  };
+  const check = (): void => {
+    if (lock.locked()) throw new Error("the lock is still held");
+  };
+  const t0 = now();
+  const report = await exploreCancellation(test, { check });
+  const ms = now() - t0;
+  if (report.points !== n) throw new Error(`expected ${n} suspension points, explored ${report.points}`);
+  return { ms_total: ms, us_per_run: (ms * 1000) / (report.points + 1) };
+}
+
 export const peer: PeerModule = {
   workloads: {
     spawn,
@@ -187,5 +216,6 @@ export const peer: PeerModule = {
     semaphore,
     timers,
     timeout: timeoutScopes,
+    explore,
   },
 };

@@ -111,5 +111,6 @@ export const peer: PeerModule = {
     semaphore: "Effection has no semaphore",
     timers,
     timeout,
+    explore: "no peer explores cancellation points (asyncio-ts/testing's exploreCancellation has no counterpart)",
   },
 };

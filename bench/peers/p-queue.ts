@@ -115,5 +115,6 @@ export const peer: PeerModule = {
     semaphore: (p) => locking(p, p.size ?? 10),
     timers: "p-queue has no timers (its users sleep with setTimeout: the raw row)",
     timeout,
+    explore: "no peer explores cancellation points (asyncio-ts/testing's exploreCancellation has no counterpart)",
   },
 };

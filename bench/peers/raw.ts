@@ -284,5 +284,6 @@ export const peer: PeerModule = {
     semaphore: (p) => locking(p, p.size ?? 10),
     timers,
     timeout,
+    explore: "no peer explores cancellation points (asyncio-ts/testing's exploreCancellation has no counterpart)",
   },
 };

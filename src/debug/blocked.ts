@@ -12,7 +12,7 @@
  * done may wake a task, so the report waits; what the test runner holds is not counted.
  * Worker threads are counted through the library's own pools.
  */
-import { type AsyncHook, createHook } from "node:async_hooks";
+import { type AsyncHook, AsyncResource, createHook } from "node:async_hooks";
 import { type EventLoop, _setBlockedReporter } from "../events/loop.js";
 import { _getRunningLoop } from "../events/running.js";
 import { _threadJobsRunning } from "../threads/executor.js";
@@ -39,7 +39,9 @@ let ownWork = false;
 function ensureHook(): AsyncHook {
   hook ??= createHook({
     init(asyncId, type, _trigger, resource) {
-      if (ownWork || NOT_WORK.has(type)) return;
+      // An `AsyncResource` is code's own bookkeeping (a callback bound to its context): it
+      // holds nothing open and is destroyed only when its owner says so.
+      if (ownWork || NOT_WORK.has(type) || resource instanceof AsyncResource) return;
       const loop = _getRunningLoop();
       if (loop === null) return;
       watched.get(loop)?.set(asyncId, { type, resource: new WeakRef(resource as object) });

@@ -86,6 +86,15 @@ export interface Executor {
   shutdown(wait?: boolean): Promise<void>;
 }
 
+/**
+ * Node's own clock and timer, read once: `runTest({ virtualTimers: true })` replaces the global
+ * ones while a test runs, and the loop's budget, its debug timing and its executor deadline
+ * must keep measuring real time.
+ */
+const realNow = performance.now.bind(performance);
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+
 /** Iterations one turn of Node's loop may run back to back before I/O gets its turn. */
 const CHAIN_ITERATIONS = 64;
 /** Milliseconds one turn of Node's loop may spend on chained iterations. */
@@ -103,6 +112,19 @@ export interface EventLoopOptions {
 const EVENT_LOOP_KEYS = ["clock", "debug"] as const satisfies readonly (keyof EventLoopOptions)[];
 
 type LoopState = "idle" | "running" | "closed";
+
+/**
+ * @internal What `asyncio-ts/testing`'s explorers watch or steer on a test loop. A loop without
+ * hooks (every loop but an explorer's) pays one field read where a hook would be called.
+ */
+export interface LoopTestHooks {
+  /** A future of this loop was made (`exploreCancellation` notes where, to name an await). */
+  created?(future: Future<unknown>): void;
+  /** `task`'s code suspended on a pending future of this loop (`record` is its await). */
+  suspended?(task: Task<unknown>, record: AwaitRecord): void;
+  /** Puts the ready items of one iteration in the order they run, in place (`exploreSchedules`). */
+  reorder?(items: ReadyItem[]): void;
+}
 
 /**
  * @internal Something made through a loop's own API that holds an OS handle (a socket, a
@@ -176,6 +198,9 @@ export class EventLoop implements ClockHost {
    * not reported yet (records, not the futures: those stay collectable). `close()` reports them.
    */
   _unretrieved = new Set<Unretrieved>();
+
+  /** @internal See {@link LoopTestHooks}; `null` outside the explorers of `asyncio-ts/testing`. */
+  _testHooks: LoopTestHooks | null = null;
 
   /** @internal Set by a ready item that resumed awaiting code: drain microtasks before the next. */
   _resumed = false;
@@ -675,10 +700,10 @@ export class EventLoop implements ClockHost {
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), Math.max(0, timeout * 1000));
+      timer = realSetTimeout(() => resolve("timeout"), Math.max(0, timeout * 1000));
     });
     const outcome = await Promise.race([done.then(() => "done" as const), timedOut]);
-    clearTimeout(timer);
+    realClearTimeout(timer);
     if (outcome === "timeout") {
       console.warn(
         `The executor did not finish joining its threads within ${timeout} seconds.`,
@@ -816,7 +841,7 @@ export class EventLoop implements ClockHost {
    */
   #scheduleIteration(): void {
     this.#iterationScheduled = true;
-    if (this.#chainLeft > 0 && performance.now() - this.#turnStart < CHAIN_MS) {
+    if (this.#chainLeft > 0 && realNow() - this.#turnStart < CHAIN_MS) {
       this.#chainLeft--;
       queueMicrotask(this.#afterChainDrain);
     } else {
@@ -845,7 +870,7 @@ export class EventLoop implements ClockHost {
   /** A new turn of Node's loop: a fresh budget of chained iterations. */
   #startTurn(): void {
     this.#chainLeft = CHAIN_ITERATIONS;
-    this.#turnStart = performance.now();
+    this.#turnStart = realNow();
   }
 
   /** Steps 1 and 2 of the iteration: collect due timers, then run what is ready. */
@@ -868,6 +893,13 @@ export class EventLoop implements ClockHost {
         top = timers.peek();
       }
     }
+    const hooks = this._testHooks;
+    if (hooks !== null && hooks.reorder !== undefined && this.#ready.length > 1) {
+      const items: ReadyItem[] = [];
+      for (let item = this.#ready.shift(); item !== undefined; item = this.#ready.shift()) items.push(item);
+      hooks.reorder(items);
+      for (const item of items) this.#ready.push(item);
+    }
     this.#todo = this.#ready.length;
     this.#inIteration = true;
     // Callbacks run outside any task's frame, whatever frame scheduled the iteration.
@@ -883,7 +915,7 @@ export class EventLoop implements ClockHost {
       this.#todo--;
       const item = ready.shift() as ReadyItem;
       if (debug) {
-        this.#slowStart = performance.now();
+        this.#slowStart = realNow();
         this.#slowItem = item;
         // Read now: running the item lets go of its task.
         this.#slowTask = taskOfItem(item);
@@ -921,7 +953,7 @@ export class EventLoop implements ClockHost {
     const task = this.#slowTask;
     this.#slowItem = null;
     this.#slowTask = null;
-    const seconds = (performance.now() - this.#slowStart) / 1000;
+    const seconds = (realNow() - this.#slowStart) / 1000;
     if (item !== null && seconds >= this.slowCallbackDuration) {
       console.warn(`Executing ${String(item)}${describeTaskCode(item, task)} took ${seconds.toFixed(3)} seconds`);
     }

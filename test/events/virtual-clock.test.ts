@@ -154,6 +154,28 @@ describe("autojump", () => {
     assert.deepEqual(outcome, ["still sleeping", 0]);
   });
 
+  it("lets the code a jump resumed run before it jumps again (a timer that re-arms itself cannot run away)", async () => {
+    // The jump's timer resolves a promise (nothing on the loop wakes): the task awaiting it
+    // must run before the next jump, or the clock would race on without it for ever.
+    const outcome = await Promise.race([
+      runTest(async () => {
+        const loop = getRunningLoop();
+        let ticks = 0;
+        let reached!: () => void;
+        const third = new Promise<void>((resolve) => (reached = resolve));
+        const tick = (): void => {
+          if (++ticks === 3) reached();
+          loop.callLater(1, tick);
+        };
+        loop.callLater(1, tick);
+        await third;
+        return [ticks, loop.time()];
+      }),
+      delay(2000).then(() => "runTest hung"),
+    ]);
+    assert.deepEqual(outcome, [3, 3]);
+  });
+
   it("can be turned off in runTest", async () => {
     await runTest(
       async () => {
