@@ -14,6 +14,7 @@ import { isMainThread } from "node:worker_threads";
 import { gather } from "./combinators/gather.js";
 import { type Context, copyContext } from "./context.js";
 import { KeyboardInterrupt, RuntimeError, isCancellation } from "./errors.js";
+import { type TraceOptions, type TraceTarget, _checkTrace } from "./debug/tracing.js";
 import { EventLoop } from "./events/loop.js";
 import { _getRunningLoop } from "./events/running.js";
 import { formatRepr, inspectCustom } from "./internal/inspect.js";
@@ -26,7 +27,17 @@ export interface RunOptions {
   debug?: boolean;
   /** Makes the loop; default `() => new EventLoop()`. `asyncio-ts/testing` passes a virtual-clock loop. */
   loopFactory?: () => EventLoop;
+  /**
+   * Trace the run (see {@link TraceOptions}): a base name (`"trace"` writes trace.json and
+   * trace.html) or `{ file?, html?, maxEvents? }`; written when the runner closes, also after
+   * `main` failed or Ctrl-C. Default: the `ASYNCIO_TS_TRACE` environment variable, else off;
+   * `false`: off.
+   */
+  trace?: string | TraceOptions | false;
 }
+
+/** The keys of {@link RunOptions}. */
+const RUN_KEYS = ["debug", "loopFactory", "trace"] as const satisfies readonly (keyof RunOptions)[];
 
 type RunnerState = "created" | "initialized" | "closed";
 
@@ -46,15 +57,17 @@ export class Runner {
   #context: Context | null = null;
   readonly #debug: boolean | undefined;
   readonly #loopFactory: (() => EventLoop) | undefined;
+  readonly #trace: TraceTarget | false | undefined;
   #interruptCount = 0;
 
   constructor(options: RunOptions = {}) {
-    checkOptions("new Runner()", options, ["debug", "loopFactory"]);
+    checkOptions("new Runner()", options, RUN_KEYS);
     if (options.loopFactory !== undefined && typeof options.loopFactory !== "function") {
       throw new TypeError(`\`loopFactory\` must be a function, got ${describe(options.loopFactory)}`);
     }
     this.#debug = options.debug;
     this.#loopFactory = options.loopFactory;
+    this.#trace = _checkTrace("new Runner()", options.trace);
   }
 
   /**
@@ -141,6 +154,7 @@ export class Runner {
       throw new TypeError(`\`loopFactory\` must return an EventLoop, got ${describe(loop)}`);
     }
     if (this.#debug !== undefined) loop.setDebug(this.#debug);
+    if (this.#trace !== undefined) loop._setTrace(this.#trace);
     this.#loop = loop;
     this.#context = copyContext();
     this.#state = "initialized";
@@ -155,7 +169,9 @@ export class Runner {
         task.cancel();
         return;
       }
-      // A second Ctrl-C: give the signal back to Node, which ends the process.
+      // A second Ctrl-C: give the signal back to Node, which ends the process (write the trace
+      // first: no exit hook runs then).
+      this.#loop?._tracer?._write();
       process.removeListener("SIGINT", onSigint);
       process.kill(process.pid, "SIGINT");
     };
@@ -212,13 +228,14 @@ async function cancelAllTasks(loop: EventLoop): Promise<void> {
  */
 export function run<T>(main: Awaitable<T>, options: RunOptions = {}): Promise<T> {
   checkAwaitable("`main`", main);
-  checkOptions("run()", options, ["debug", "loopFactory"]);
+  checkOptions("run()", options, RUN_KEYS);
+  _checkTrace("run()", options.trace);
   if (_getRunningLoop() !== null) {
     return Promise.reject(
       new RuntimeError("asyncio.run() cannot be called from a running event loop"),
     );
   }
-  const runner = new Runner({ debug: options.debug ?? false, loopFactory: options.loopFactory });
+  const runner = new Runner({ debug: options.debug ?? false, loopFactory: options.loopFactory, trace: options.trace });
   return runMain(runner, main);
 }
 

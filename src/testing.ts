@@ -17,6 +17,7 @@
  */
 import { RuntimeError } from "./errors.js";
 import type { Clock, ClockHost } from "./events/clock.js";
+import { _checkTrace } from "./debug/tracing.js";
 import { EventLoop } from "./events/loop.js";
 import { getRunningLoop } from "./events/running.js";
 import { Future } from "./futures.js";
@@ -175,7 +176,7 @@ export interface RunTestOptions extends Omit<RunOptions, "loopFactory"> {
   start?: number;
 }
 
-const RUN_TEST_KEYS = ["debug", "autojump", "start"] as const satisfies readonly (keyof RunTestOptions)[];
+const RUN_TEST_KEYS = ["debug", "autojump", "start", "trace"] as const satisfies readonly (keyof RunTestOptions)[];
 
 /**
  * `run(main)` on a {@link TestLoop}: with `autojump` (the default), sleeps and timeouts take no
@@ -185,6 +186,7 @@ const RUN_TEST_KEYS = ["debug", "autojump", "start"] as const satisfies readonly
  */
 export function runTest<T>(main: Awaitable<T>, options: RunTestOptions = {}): Promise<T> {
   checkOptions("runTest()", options, RUN_TEST_KEYS);
-  const { autojump = true, start = 0, debug = false } = options;
-  return run(main, { debug, loopFactory: () => new TestLoop({ autojump, start, debug }) });
+  _checkTrace("runTest()", options.trace);
+  const { autojump = true, start = 0, debug = false, trace } = options;
+  return run(main, { debug, trace, loopFactory: () => new TestLoop({ autojump, start, debug }) });
 }
