@@ -295,7 +295,7 @@ export class Tracer {
     const frame = frameStorage.getStore();
     const by = frame === undefined ? null : frame._frameTask;
     const args: Record<string, unknown> = { message: msg ?? "" };
-    args.by = by === null ? "a loop callback" : by === task ? "itself" : `${by.getName()} (${by._id})`;
+    args.by = by === null ? "code outside any task" : by === task ? "itself" : `${by.getName()} (${by._id})`;
     if (scope) args.scope = "timeout() or taskGroup()";
     this.#push({ ph: "i", s: "t", name: "cancel requested", cat: "cancel", ts: micros(task._loop.time()), pid, tid: task._id, args });
   }
