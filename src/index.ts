@@ -108,6 +108,7 @@ export {
 
 // Running
 export { type RunOptions, Runner, run } from "./runners.js";
+export type { TraceOptions } from "./debug/tracing.js";
 
 // Synchronisation primitives (src/locks/)
 export { Barrier } from "./locks/barrier.js";

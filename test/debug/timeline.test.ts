@@ -122,24 +122,23 @@ describe("the HTML timeline in Chromium", { skip, timeout: 120_000 }, () => {
     return box;
   }
 
-  /** The colour of pixel (x, y) of a screenshot, read back through a canvas of the page. */
+  /**
+   * The colour of pixel (x, y) of a screenshot, read back through a canvas of the page. (The
+   * page's code is a string: the tests are compiled without the DOM's types.)
+   */
   async function pixel(png: string, x: number, y: number): Promise<number[]> {
-    return page.evaluate(
-      async (data: string, px: number, py: number) => {
-        const image = new Image();
-        image.src = `data:image/png;base64,${data}`;
-        await image.decode();
-        const canvas = document.createElement("canvas");
-        canvas.width = image.width;
-        canvas.height = image.height;
-        const context = canvas.getContext("2d") as CanvasRenderingContext2D;
-        context.drawImage(image, 0, 0);
-        return Array.from(context.getImageData(Math.round(px), Math.round(py), 1, 1).data);
-      },
-      png,
-      x,
-      y,
-    );
+    const read = `(async () => {
+      const image = new Image();
+      image.src = "data:image/png;base64,${png}";
+      await image.decode();
+      const canvas = document.createElement("canvas");
+      canvas.width = image.width;
+      canvas.height = image.height;
+      const context = canvas.getContext("2d");
+      context.drawImage(image, 0, 0);
+      return Array.from(context.getImageData(${Math.round(x)}, ${Math.round(y)}, 1, 1).data);
+    })()`;
+    return (await page.evaluate(read)) as number[];
   }
 
   it("draws one lane for each task of the trace, named after it", async () => {
@@ -190,7 +189,8 @@ describe("the HTML timeline in Chromium", { skip, timeout: 120_000 }, () => {
     const cancel = await page.$eval('g.lane[data-name="sleeper"] g.mark.m-cancel-requested circle', (c) => {
       const r = c.getBoundingClientRect();
       // The triangle sits at the top of the lane, around the mark's time.
-      return { x: r.left + r.width / 2, y: (c.closest("g.lane") as Element).getBoundingClientRect().top + 4 };
+      const lane = c.closest("g.lane") as unknown as { getBoundingClientRect(): { top: number } };
+      return { x: r.left + r.width / 2, y: lane.getBoundingClientRect().top + 4 };
     });
     near(await pixel(png, cancel.x, cancel.y), CANCEL_AMBER, "the cancel-requested mark");
     const error = await centre('g.lane[data-name="failing"] g.mark.m-error circle');
@@ -200,7 +200,7 @@ describe("the HTML timeline in Chromium", { skip, timeout: 120_000 }, () => {
   it("shows a step's details on hover", async () => {
     const step = await centre('g.lane[data-name="looper"] rect.step.kind-0');
     await page.mouse.move(step.x, step.y);
-    const tip = await page.$eval("#tip", (e) => ({ hidden: (e as HTMLElement).hidden, text: e.textContent ?? "" }));
+    const tip = await page.$eval("#tip", (e) => ({ hidden: (e as unknown as { hidden: boolean }).hidden, text: e.textContent ?? "" }));
     assert.equal(tip.hidden, false);
     assert.match(tip.text, /^looper \(\d+\): step\nat 250\.000 ms, took 0\.000 µs\nresumed by sleep until 0\.250 \(finished\)\nthen awaits sleep until 0\.500$/);
     const error = await centre('g.lane[data-name="failing"] g.mark.m-error circle');
@@ -213,15 +213,10 @@ describe("the HTML timeline in Chromium", { skip, timeout: 120_000 }, () => {
     const x = (): Promise<number> => page.$eval('g.lane[data-name="adder"] g.mark.m-result circle', (c) => Number(c.getAttribute("cx")));
     const before = await x();
     await page.click("#zoom-in");
-    await page.waitForFunction((old: number) => {
-      const c = document.querySelector('g.lane[data-name="adder"] g.mark.m-result circle');
-      return c === null || Number(c.getAttribute("cx")) !== old;
-    }, { timeout: 5_000 }, before);
+    const mark = `document.querySelector('g.lane[data-name="adder"] g.mark.m-result circle')`;
+    await page.waitForFunction(`${mark} === null || Number(${mark}.getAttribute("cx")) !== ${before}`, { timeout: 5_000 });
     await page.keyboard.press("0");
-    await page.waitForFunction((old: number) => {
-      const c = document.querySelector('g.lane[data-name="adder"] g.mark.m-result circle');
-      return c !== null && Math.abs(Number(c.getAttribute("cx")) - old) < 0.5;
-    }, { timeout: 5_000 }, before);
+    await page.waitForFunction(`${mark} !== null && Math.abs(Number(${mark}.getAttribute("cx")) - ${before}) < 0.5`, { timeout: 5_000 });
     assert.equal(Math.round(await x()), Math.round(before));
   });
 
