@@ -132,8 +132,13 @@ export class Runner {
     const loop = this.#loop as EventLoop;
     try {
       await cancelAllTasks(loop);
-      await loop.runUntilComplete(() => loop.shutdownAsyncgens());
-      await loop.runUntilComplete(() => loop.shutdownDefaultExecutor(300));
+      // Named, so that a trace of the run says what these last two tasks do.
+      await loop.runUntilComplete(function shutdownAsyncgens() {
+        return loop.shutdownAsyncgens();
+      });
+      await loop.runUntilComplete(function shutdownDefaultExecutor() {
+        return loop.shutdownDefaultExecutor(300);
+      });
     } finally {
       loop.close();
       this.#loop = null;

@@ -469,6 +469,7 @@ const SCRIPT = String.raw`
     for (var t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
       var px = x(t);
       el("line", { "class": "grid", x1: px, x2: px, y1: 18, y2: 26, stroke: "#9ca3af" }, axis);
+      if (px + 48 > LABEL_W + w + 10) continue;
       var tx = el("text", { "class": "tick", x: px + 3, y: 14 }, axis);
       tx.textContent = fmtTick(t, step);
     }

@@ -565,13 +565,16 @@ function writeText(path: string, text: string): void {
 /**
  * What a task awaits, for the trace: the future's repr without its callbacks (the awaiting
  * task is the lane already), under the name of the library class that made it (`GetOperation`
- * for `queue.get()`); a sleep says until when.
+ * for `queue.get()`); a sleep says until when, and how long that is from now.
  */
 function describeAwaited(future: Future<unknown>): string {
   const kind = future.constructor.name;
   if (kind === "SleepFuture") {
     const when = (future as unknown as { _when: number })._when;
-    return `sleep until ${Number.isFinite(when) ? when.toFixed(3) : String(when)} ${future._state === "pending" ? "" : `(${future._state})`}`.trim();
+    const until = `sleep until loop time ${Number.isFinite(when) ? when.toFixed(3) : String(when)}`;
+    if (future._state !== "pending") return `${until} (${future._state})`;
+    const left = when - future._loop.time();
+    return Number.isFinite(left) ? `${until}, ${left.toFixed(3)} s to go` : until;
   }
   if (kind === "YieldFuture") return "sleep(0)";
   let text = future.toString().replace(/ cb=\[[^\]]*\]/g, "");

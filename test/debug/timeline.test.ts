@@ -202,7 +202,7 @@ describe("the HTML timeline in Chromium", { skip, timeout: 120_000 }, () => {
     await page.mouse.move(step.x, step.y);
     const tip = await page.$eval("#tip", (e) => ({ hidden: (e as unknown as { hidden: boolean }).hidden, text: e.textContent ?? "" }));
     assert.equal(tip.hidden, false);
-    assert.match(tip.text, /^looper \(\d+\): step\nat 250\.000 ms, took 0\.000 µs\nresumed by sleep until 0\.250 \(finished\)\nthen awaits sleep until 0\.500$/);
+    assert.match(tip.text, /^looper \(\d+\): step\nat 250\.000 ms, took 0\.000 µs\nresumed by sleep until loop time 0\.250 \(finished\)\nthen awaits sleep until loop time 0\.500, 0\.250 s to go$/);
     const error = await centre('g.lane[data-name="failing"] g.mark.m-error circle');
     await page.mouse.move(error.x, error.y);
     assert.match(await page.$eval("#tip", (e) => e.textContent ?? ""), /failing \(\d+\): finished: error at 500\.000 ms\nError: boom/);

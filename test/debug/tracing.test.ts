@@ -103,10 +103,12 @@ describe("tracing", () => {
       const awaits = laneEvents(trace, adder).filter((e) => e.cat === "await");
       assert.deepEqual(
         awaits.map((e) => `${e.ph} ${e.name}@${e.ts}`),
-        ["b sleep until 0.250@0", "e sleep until 0.250@250000"],
+        ["b sleep until loop time 0.250, 0.250 s to go@0", "e sleep until loop time 0.250, 0.250 s to go@250000"],
       );
       const step = laneEvents(trace, adder).find((e) => e.name === "first step");
-      assert.equal(step?.args?.awaits, "sleep until 0.250");
+      assert.equal(step?.args?.awaits, "sleep until loop time 0.250, 0.250 s to go");
+      const next = laneEvents(trace, adder).find((e) => e.name === "step");
+      assert.equal(next?.args?.by, "sleep until loop time 0.250 (finished)");
       const main = laneEvents(trace, mainId).filter((e) => e.ph === "b" && e.cat === "await");
       assert.ok(main.some((e) => /^<GatheringFuture pending/.test(e.name)), main.map((e) => e.name).join(", "));
     });
