@@ -199,6 +199,8 @@ export class Tracer {
   #dropped = 0;
   /** Events recorded since the files were last written. */
   #dirty = false;
+  /** How many events the files held when last written. */
+  #written = 0;
   readonly #pids = new Map<EventLoop, number>();
   #nextPid = 1;
   #open = 0;
@@ -238,14 +240,19 @@ export class Tracer {
     }
   }
 
-  /** @internal `loop` closed: once no loop of this tracer is open, the files are written. */
+  /**
+   * @internal `loop` closed: once no loop of this tracer is open, the files are written. When
+   * many loops of one process share the tracer (the environment variable over a test suite),
+   * they are rewritten only once the trace has grown by a tenth since the last time, so that
+   * writing stays linear in the size of the trace; the exit hook writes the rest.
+   */
   _detach(loop: EventLoop): void {
     if (!this.#pids.has(loop)) return;
     this.#pids.delete(loop);
     this.#open--;
     if (this.#open > 0) return;
-    this._write();
-    if (this.#exitHook !== null) {
+    if (this.#events.length >= this.#written * 1.1) this._write();
+    if (!this.#dirty && this.#finishing.length === 0 && this.#exitHook !== null) {
       process.removeListener("exit", this.#exitHook);
       this.#exitHook = null;
     }
@@ -474,6 +481,7 @@ export class Tracer {
   _write(): void {
     if (!this.#dirty && this.#finishing.length === 0) return;
     this.#dirty = false;
+    this.#written = this.#events.length;
     let trace: ChromeTrace;
     try {
       trace = this._trace();
