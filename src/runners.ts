@@ -13,8 +13,8 @@
 import { isMainThread } from "node:worker_threads";
 import { gather } from "./combinators/gather.js";
 import { type Context, copyContext } from "./context.js";
-import { KeyboardInterrupt, RuntimeError, isCancellation } from "./errors.js";
 import { type TraceOptions, type TraceTarget, _checkTrace } from "./debug/tracing.js";
+import { KeyboardInterrupt, RuntimeError, isCancellation } from "./errors.js";
 import { EventLoop } from "./events/loop.js";
 import { _getRunningLoop } from "./events/running.js";
 import { formatRepr, inspectCustom } from "./internal/inspect.js";

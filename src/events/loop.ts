@@ -33,6 +33,7 @@
  */
 import { type Context, currentContext } from "../context.js";
 import { isCoroutine, isCoroutineFunction } from "../coroutines.js";
+import { type TraceOptions, type TraceTarget, type Tracer, _checkTrace, _tracerFor } from "../debug/tracing.js";
 import { RuntimeError, _describeEscapingCancellation } from "../errors.js";
 import { AwaitRecord, Future, type Unretrieved, _reportUnretrieved } from "../futures.js";
 import { Deque } from "../internal/deque.js";
@@ -40,7 +41,6 @@ import { Heap } from "../internal/heap.js";
 import { formatRepr, inspectCustom, reprValue } from "../internal/inspect.js";
 import { checkDelay, checkFunction, checkOptions, describe } from "../internal/validate.js";
 import { type Awaitable, type TaskOptions, Task, _createdAt, _describeCoro, ensureFuture } from "../tasks.js";
-import { type TraceOptions, type Tracer, _checkTrace, _tracerFor, type TraceTarget } from "../debug/tracing.js";
 import { type Clock, type ClockHost, RealClock } from "./clock.js";
 import { type ReadyItem, type TimerEntry, Handle, TimerHandle } from "./handles.js";
 import { _getRunningLoop, _runOutsideFrame, _setRunningLoop, frameStorage } from "./running.js";

@@ -403,6 +403,21 @@ describe("ASYNCIO_TS_TRACE traces a program that says nothing about tracing", ()
     for (const name of ["cancel requested", "cancel delivered", "finished: cancelled"]) assert.ok(names.includes(name), names.join(", "));
   });
 
+  it("writes the trace so far before a second Ctrl-C ends the process", async () => {
+    const base = join(tmp.dir, "twice");
+    const child = await traced("sigint-twice", base);
+    assert.equal(child.signal, "SIGINT");
+    assert.deepEqual(child.stdout, ["first interrupt"]);
+    const trace = readTrace(`${base}.json`);
+    checkWellFormed(trace);
+    const main = [...laneNames(trace)].find(([, name]) => name.startsWith("Task-"))?.[0] ?? -1;
+    const names = laneEvents(trace, main).map((e) => e.name);
+    assert.deepEqual(names.filter((n) => n.startsWith("cancel")), ["cancel requested", "cancel delivered"]);
+    assert.equal(names.some((n) => n.startsWith("finished")), false, "main still ran when the trace was written");
+    const end = laneEvents(trace, main).find((e) => e.ph === "e" && e.cat === "task");
+    assert.equal(end?.args?.outcome, "still pending when the trace was written");
+  });
+
   it("writes the trace of a loop never closed when the process exits", async () => {
     const base = join(tmp.dir, "never");
     const child = await traced("never-closed", base);
