@@ -174,9 +174,9 @@ export function _tracerFor(loop: EventLoop, target: TraceTarget | false | undefi
   else {
     const name = process.env[TRACE_ENV];
     if (name === undefined || name === "") return null;
-    const target = _targetOfName(name, DEFAULT_MAX_EVENTS);
-    if (envTracer === null || envTracer._target.file !== target.file || envTracer._target.html !== target.html) {
-      envTracer = new Tracer(target, true);
+    const named = _targetOfName(name, DEFAULT_MAX_EVENTS);
+    if (envTracer === null || envTracer._target.file !== named.file || envTracer._target.html !== named.html) {
+      envTracer = new Tracer(named, true);
     }
     tracer = envTracer;
   }
