@@ -21,7 +21,7 @@
  * Node's own callbacks: its time shows in no step, and its await is shown as "a promise the
  * library did not make".
  *
- * Memory: at most `maxEvents` events are kept (default 1,000,000, about 150 bytes each); later
+ * Memory: at most `maxEvents` events are kept (default 1,000,000, about 200 bytes each); later
  * ones are dropped and counted, and the trace says how many (`otherData.droppedEvents`).
  *
  * Times are the loop's clock (`loop.time()`), in microseconds: on a virtual clock (`runTest`) a
@@ -383,7 +383,7 @@ export class Tracer {
     if (this.#delivered !== null) {
       this.#push({ ph: "i", s: "t", name: "cancel delivered", cat: "cancel", ts: start, pid, tid: id, args: { message: this.#delivered } });
     }
-    const args: Record<string, unknown> = { task: `${task.getName()} (${id})`, resumed: this.#resumption };
+    const args: Record<string, unknown> = { resumed: this.#resumption };
     if (this.#resumedBy !== null) args.by = this.#resumedBy;
     const end = start + dur;
     if (task._state === "pending") {
@@ -459,8 +459,9 @@ export class Tracer {
       events.push({ ph: "M", name: "thread_name", pid, tid: 0, ts: 0, args: { name: "loop callbacks" } });
       events.push({ ph: "M", name: "thread_sort_index", pid, tid: 0, ts: 0, args: { sort_index: -1 } });
     }
-    events.push(...this.#events);
-    events.push(...closeOpenSpans(this.#events));
+    // Not `push(...events)`: a spread of a million arguments overflows the stack.
+    for (const event of this.#events) events.push(event);
+    for (const event of closeOpenSpans(this.#events)) events.push(event);
     return {
       traceEvents: events,
       displayTimeUnit: "ms",
