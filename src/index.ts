@@ -120,6 +120,7 @@ export {
 
 // Running
 export { type RunOptions, Runner, run } from "./runners.js";
+export type { TraceOptions } from "./debug/tracing.js";
 
 // Introspection (src/debug/): the call graph, and the snapshot `asyncio-ts ps` reads
 export {

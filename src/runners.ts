@@ -23,6 +23,7 @@ import { constants as osConstants } from "node:os";
 import { isMainThread } from "node:worker_threads";
 import { gather } from "./combinators/gather.js";
 import { type Context, copyContext } from "./context.js";
+import { type TraceOptions, type TraceTarget, _checkTrace } from "./debug/tracing.js";
 import { KeyboardInterrupt, RuntimeError, SignalInterrupt, isCancellation } from "./errors.js";
 import { EventLoop } from "./events/loop.js";
 import { _getRunningLoop } from "./events/running.js";
@@ -42,9 +43,16 @@ export interface RunOptions {
    * SIGTERM by itself passes `["SIGINT"]`.
    */
   signals?: readonly NodeJS.Signals[];
+  /**
+   * Trace the run (see {@link TraceOptions}): a base name (`"trace"` writes trace.json and
+   * trace.html) or `{ file?, html?, maxEvents? }`; written when the runner closes, also after
+   * `main` failed or Ctrl-C. Default: the `ASYNCIO_TS_TRACE` environment variable, else off;
+   * `false`: off.
+   */
+  trace?: string | TraceOptions | false;
 }
 
-const RUN_KEYS = ["debug", "loopFactory", "signals"] as const satisfies readonly (keyof RunOptions)[];
+const RUN_KEYS = ["debug", "loopFactory", "signals", "trace"] as const satisfies readonly (keyof RunOptions)[];
 
 const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
 
@@ -83,6 +91,7 @@ export class Runner {
   #context: Context | null = null;
   readonly #debug: boolean | undefined;
   readonly #loopFactory: (() => EventLoop) | undefined;
+  readonly #trace: TraceTarget | false | undefined;
   readonly #signals: readonly NodeJS.Signals[];
   /** The signals received during the current run; the first one decides the error. */
   #interrupts: NodeJS.Signals[] = [];
@@ -94,6 +103,7 @@ export class Runner {
     }
     this.#debug = options.debug;
     this.#loopFactory = options.loopFactory;
+    this.#trace = _checkTrace("new Runner()", options.trace);
     this.#signals = options.signals === undefined ? DEFAULT_SIGNALS : checkSignals(options.signals);
   }
 
@@ -162,8 +172,13 @@ export class Runner {
     const loop = this.#loop as EventLoop;
     try {
       await cancelAllTasks(loop);
-      await loop.runUntilComplete(() => loop.shutdownAsyncgens());
-      await loop.runUntilComplete(() => loop.shutdownDefaultExecutor(300));
+      // Named, so that a trace of the run says what these last two tasks do.
+      await loop.runUntilComplete(function shutdownAsyncgens() {
+        return loop.shutdownAsyncgens();
+      });
+      await loop.runUntilComplete(function shutdownDefaultExecutor() {
+        return loop.shutdownDefaultExecutor(300);
+      });
     } finally {
       loop.close();
       this.#loop = null;
@@ -184,6 +199,7 @@ export class Runner {
       throw new TypeError(`\`loopFactory\` must return an EventLoop, got ${describe(loop)}`);
     }
     if (this.#debug !== undefined) loop.setDebug(this.#debug);
+    if (this.#trace !== undefined) loop._setTrace(this.#trace);
     this.#loop = loop;
     this.#context = copyContext();
     this.#state = "initialized";
@@ -204,7 +220,9 @@ export class Runner {
           task.cancel();
           return;
         }
-        // A second signal: give it back to Node, whose default ends the process.
+        // A second signal: give it back to Node, whose default ends the process (write the
+        // trace first: no exit hook runs then).
+        this.#loop?._tracer?._write();
         process.removeListener(signal, listener);
         process.kill(process.pid, signal);
       };
@@ -271,12 +289,13 @@ export function run<T>(main: Awaitable<T>, options: RunOptions = {}): Promise<T>
   checkAwaitable("`main`", main);
   checkOptions("run()", options, RUN_KEYS);
   const signals = options.signals === undefined ? undefined : checkSignals(options.signals);
+  _checkTrace("run()", options.trace);
   if (_getRunningLoop() !== null) {
     return Promise.reject(
       new RuntimeError("asyncio.run() cannot be called from a running event loop"),
     );
   }
-  const runner = new Runner({ debug: options.debug ?? false, loopFactory: options.loopFactory, signals });
+  const runner = new Runner({ debug: options.debug ?? false, loopFactory: options.loopFactory, signals, trace: options.trace });
   return runMain(runner, main);
 }
 

@@ -281,6 +281,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     if (cancelsUnderway.includes(this as Task<unknown>)) return true;
     this._numCancelsRequested++;
     this._cancelRequested = true;
+    if (this._loop._tracer !== null) this._loop._tracer._cancelRequested(this as Task<unknown>, msg, false);
     const controller = this._abort;
     if (controller !== null && !controller.signal.aborted) {
       controller.abort(new CancelledError(msg ?? ""));

@@ -22,6 +22,7 @@
  * @module
  */
 import { _asOwnWork, _blockedReport, _realWorkPending, _watchOutsideWork } from "./debug/blocked.js";
+import { _checkTrace } from "./debug/tracing.js";
 import { RuntimeError } from "./errors.js";
 import type { Clock, ClockHost } from "./events/clock.js";
 import { EventLoop } from "./events/loop.js";
@@ -263,7 +264,7 @@ export interface RunTestOptions extends Omit<RunOptions, "loopFactory"> {
   virtualTimers?: boolean;
 }
 
-const RUN_TEST_KEYS = ["debug", "autojump", "start", "signals", "virtualTimers"] as const satisfies readonly (keyof RunTestOptions)[];
+const RUN_TEST_KEYS = ["debug", "autojump", "start", "signals", "virtualTimers", "trace"] as const satisfies readonly (keyof RunTestOptions)[];
 
 /**
  * `run(main)` on a {@link TestLoop}: with `autojump` (the default), sleeps and timeouts take no
@@ -279,7 +280,8 @@ const RUN_TEST_KEYS = ["debug", "autojump", "start", "signals", "virtualTimers"]
  */
 export function runTest<T>(main: Awaitable<T>, options: RunTestOptions = {}): Promise<T> {
   checkOptions("runTest()", options, RUN_TEST_KEYS);
-  const { autojump = true, start = 0, debug = false, signals, virtualTimers = false } = options;
+  _checkTrace("runTest()", options.trace);
+  const { autojump = true, start = 0, debug = false, signals, virtualTimers = false, trace } = options;
   const setup = testLoopSetup(virtualTimers);
   let deadlock: string | null = null;
   const loopFactory = (): TestLoop =>
@@ -289,7 +291,7 @@ export function runTest<T>(main: Awaitable<T>, options: RunTestOptions = {}): Pr
       // run) and closes the loop.
       loop.stop();
     });
-  return setup.finish(run(main, { debug, signals, loopFactory })).catch((error: unknown) => {
+  return setup.finish(run(main, { debug, signals, trace, loopFactory })).catch((error: unknown) => {
     if (deadlock === null) throw error;
     throw new RuntimeError(`runTest(): deadlock: ${deadlock}`, { cause: error });
   });

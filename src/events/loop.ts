@@ -33,6 +33,7 @@
  */
 import { type Context, currentContext } from "../context.js";
 import { isCoroutine, isCoroutineFunction } from "../coroutines.js";
+import { type TraceOptions, type TraceTarget, type Tracer, _checkTrace, _tracerFor } from "../debug/tracing.js";
 import { RuntimeError, _describeEscapingCancellation } from "../errors.js";
 import { AwaitRecord, Future, type Unretrieved, _reportUnretrieved } from "../futures.js";
 import { Deque } from "../internal/deque.js";
@@ -106,10 +107,17 @@ export interface EventLoopOptions {
   clock?: Clock;
   /** Debug mode (see {@link EventLoop.setDebug}); default: `false`. */
   debug?: boolean;
+  /**
+   * Record what the loop's tasks do and write it when the loop closes (see {@link TraceOptions}):
+   * a base name (`"trace"` writes trace.json and trace.html), or `{ file?, html?, maxEvents? }`.
+   * Default: the `ASYNCIO_TS_TRACE` environment variable (a base name) if set, else off;
+   * `false`: off whatever the environment says.
+   */
+  trace?: string | TraceOptions | false;
 }
 
 /** The keys of {@link EventLoopOptions}. */
-const EVENT_LOOP_KEYS = ["clock", "debug"] as const satisfies readonly (keyof EventLoopOptions)[];
+const EVENT_LOOP_KEYS = ["clock", "debug", "trace"] as const satisfies readonly (keyof EventLoopOptions)[];
 
 type LoopState = "idle" | "running" | "closed";
 
@@ -204,6 +212,8 @@ export class EventLoop implements ClockHost {
 
   /** @internal Set by a ready item that resumed awaiting code: drain microtasks before the next. */
   _resumed = false;
+  /** @internal Records the loop's tasks when tracing is on (`debug/tracing.ts`); else `null`. */
+  _tracer: Tracer | null = null;
   /**
    * @internal Tasks not yet done, as an intrusive doubly-linked list through the tasks' own
    * `_prevTask`/`_nextTask` fields (cheaper than a Set on the task hot path). The loop holds
@@ -219,6 +229,7 @@ export class EventLoop implements ClockHost {
     if (first !== null) first._prevTask = task;
     this._firstTask = task;
     this._taskCount++;
+    if (this._tracer !== null) this._tracer._taskCreated(this, task);
   }
 
   /** @internal */
@@ -232,6 +243,7 @@ export class EventLoop implements ClockHost {
     task._prevTask = null;
     task._nextTask = null;
     this._taskCount--;
+    if (this._tracer !== null) this._tracer._taskFinished(this, task);
   }
 
   /** @internal The tasks not yet done, oldest first. */
@@ -251,6 +263,7 @@ export class EventLoop implements ClockHost {
     checkOptions("new EventLoop()", options, EVENT_LOOP_KEYS);
     this.#clock = options.clock ?? new RealClock();
     this.#debug = options.debug ?? false;
+    this._tracer = _tracerFor(this, _checkTrace("new EventLoop()", options.trace));
     _registerLoop(this);
   }
 
@@ -268,6 +281,15 @@ export class EventLoop implements ClockHost {
       idleWaiters: this.#idleWaiters.length,
       resources: Array.from(this.#resources),
     };
+  }
+
+  /**
+   * @internal Traces this loop to `target` from now on (`false`: not at all), in place of what
+   * its options or the environment said. For `Runner`, whose loop factory makes the loop.
+   */
+  _setTrace(target: TraceTarget | false): void {
+    this._tracer?._detach(this);
+    this._tracer = _tracerFor(this, target);
   }
 
   // ---------------------------------------------------------------- running and stopping
@@ -380,6 +402,9 @@ export class EventLoop implements ClockHost {
     for (const resource of resources) this.#closeLeftover(resource);
     // The collector may never get to these before the process exits: report them now.
     for (const held of Array.from(this._unretrieved)) _reportUnretrieved(held);
+    const tracer = this._tracer;
+    this._tracer = null;
+    tracer?._detach(this);
   }
 
   #closeLeftover(resource: LoopResource): void {
@@ -910,15 +935,23 @@ export class EventLoop implements ClockHost {
   #runCallbacks = (): void => {
     const ready = this.#ready;
     const debug = this.#debug;
+    const tracer = this._tracer;
+    // Debug mode and tracing both time each item, its microtasks drained (a task's step).
+    const timed = debug || tracer !== null;
     if (this.#slowItem !== null) this.#checkSlow();
+    if (tracer !== null) tracer._afterItem(this, true);
     while (this.#todo > 0) {
       this.#todo--;
       const item = ready.shift() as ReadyItem;
-      if (debug) {
-        this.#slowStart = realNow();
-        this.#slowItem = item;
+      if (timed) {
         // Read now: running the item lets go of its task.
-        this.#slowTask = taskOfItem(item);
+        const task = taskOfItem(item);
+        if (debug) {
+          this.#slowStart = realNow();
+          this.#slowItem = item;
+          this.#slowTask = task;
+        }
+        if (tracer !== null) tracer._beforeItem(this, item, task);
       }
       try {
         item._run();
@@ -928,15 +961,16 @@ export class EventLoop implements ClockHost {
       if (this._resumed) {
         this._resumed = false;
         // After the last one, drain only if the run ends now (the resumed code still needs a
-        // running loop) or to time it in debug mode; else the next iteration's setImmediate
-        // comes after the microtasks anyway.
-        if (this.#todo > 0 || debug || this.#stopping) {
+        // running loop) or to time it in debug mode or for the trace; else the next
+        // iteration's setImmediate comes after the microtasks anyway.
+        if (this.#todo > 0 || timed || this.#stopping) {
           queueMicrotask(this.#afterMicrotasks);
           return;
         }
         this.#tailRunning = true;
-      } else if (debug) {
-        this.#checkSlow();
+      } else if (timed) {
+        if (debug) this.#checkSlow();
+        if (tracer !== null) tracer._afterItem(this, false);
       }
     }
     this.#inIteration = false;

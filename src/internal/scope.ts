@@ -70,6 +70,7 @@ export class CancelScope implements Frame {
     const task = this._frameTask;
     if (!this._open || task._state !== "pending") return false;
     task._numCancelsRequested++;
+    if (task._loop._tracer !== null) task._loop._tracer._cancelRequested(task, msg, true);
     this._cancelled = true;
     this.#controller?.abort(new CancelledError(msg ?? ""));
     if (task._cancelAwaits(this, msg)) {

@@ -48,6 +48,7 @@ const EXPLORE_CANCELLATION_KEYS = [
   "start",
   "virtualTimers",
   "signals",
+  "trace",
 ] as const satisfies readonly (keyof ExploreCancellationOptions)[];
 
 /** One explored point: where the cancel landed, and how the test ended. */

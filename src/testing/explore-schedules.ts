@@ -49,6 +49,7 @@ const EXPLORE_SCHEDULES_KEYS = [
   "start",
   "virtualTimers",
   "signals",
+  "trace",
 ] as const satisfies readonly (keyof ExploreSchedulesOptions)[];
 
 /** What {@link exploreSchedules} resolves with when every run passed. */
