@@ -202,3 +202,6 @@ export {
 } from "./threads/module-function.js";
 export { runCoroutineThreadsafe } from "./threads/threadsafe.js";
 export { toThread } from "./threads/to-thread.js";
+
+// Registers the task snapshot that `asyncio-ts ps|pstree PID` reads from a running process.
+import "./debug/snapshot.js";
