@@ -229,22 +229,23 @@ async function findOnPort(pid: number, status: ProcStatus | null, port: number, 
     if (path !== null) return { host, port, path, opened: true };
     await delay(POLL_MS);
   }
-  const where =
-    process.platform === "linux"
-      ? ""
-      : ` Finding the port the target listens on works on Linux only; elsewhere the command tries 9229: ` +
-        `if the target was started with --inspect-port, pass that port with --port.`;
-  throw notOpened(pid, status, `on port ${port}.${where}`);
+  throw notOpened(pid, status, port);
 }
 
-function notOpened(pid: number, status: ProcStatus | null, where = ""): CliError {
+/** The inspector did not open in time: what may be the cause (on `port`, when one was tried). */
+function notOpened(pid: number, status: ProcStatus | null, port: number | null = null): CliError {
   const name = status?.name ? ` (${status.name})` : "";
+  const elsewhere =
+    port !== null && process.platform !== "linux"
+      ? "; finding the port a process listens on works on Linux only, elsewhere the command tries 9229: " +
+        "pass the port of a target started with --inspect-port with --port"
+      : "";
   return new CliError(
-    `the inspector of process ${pid}${name} could not be opened${where ? ` ${where}` : ""}: likely causes: the ` +
-      "program handles SIGUSR1 itself (process.on('SIGUSR1')); its inspector port is taken (see its " +
-      "stderr: 'Starting inspector on … failed'; start it with --inspect-port=0); it was started with " +
-      "--disable-sigusr1, --inspect-port=-1 or the permission model (--permission); its Node was built " +
-      "without the inspector; or it is not Node at all (Bun and Deno are not supported)",
+    `the inspector of process ${pid}${name} could not be opened${port === null ? "" : ` on port ${port}`}: ` +
+      "likely causes: the program handles SIGUSR1 itself (process.on('SIGUSR1')); its inspector port is " +
+      "taken (see its stderr: 'Starting inspector on … failed'; start it with --inspect-port=0); its " +
+      "--inspect-port is unusable; its Node was built without the inspector; or it is not Node (Bun and " +
+      `Deno are not supported)${elsewhere}`,
   );
 }
 
@@ -254,7 +255,8 @@ function sendSignal(pid: number, status: ProcStatus | null): void {
     if (status.sigusr1 === "blocked") {
       throw new CliError(
         `process ${pid} (${status.name}) does not accept the inspector signal (SIGUSR1 is blocked or ignored: ` +
-          "was it started with --disable-sigusr1?): start it with --inspect=127.0.0.1:0 instead and run the command again",
+          "was it started with --disable-sigusr1 or --permission?): start it with --inspect=127.0.0.1:0 instead, " +
+          "where its flags allow that, and run the command again",
       );
     }
     throw new CliError(

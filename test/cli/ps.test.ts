@@ -6,7 +6,7 @@
 // Linux only: finding the inspector's port reads /proc.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { connect } from "node:net";
+import { type AddressInfo, connect, createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -109,6 +109,52 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** A line of `pstree`: its depth (0 for a root; -1 if it is not drawn as a tree line) and its label. */
+interface TreeLine {
+  depth: number;
+  label: string;
+}
+
+function parseTree(text: string): TreeLine[] {
+  return text
+    .trimEnd()
+    .split("\n")
+    .map((line) => {
+      const match = /^((?:[│ ] {3})*)[└├]── (.*)$/.exec(line);
+      return match === null
+        ? { depth: -1, label: line }
+        : { depth: (match[1] as string).length / 4, label: match[2] as string };
+    });
+}
+
+/** Whether some line matching `child` has an ancestor matching `ancestor`. */
+function under(tree: TreeLine[], child: RegExp, ancestor: RegExp): boolean {
+  return tree.some((node, i) => {
+    if (!child.test(node.label)) return false;
+    let depth = node.depth;
+    for (let j = i - 1; j >= 0 && depth > 0; j--) {
+      const above = tree[j] as TreeLine;
+      if (above.depth < depth) {
+        if (ancestor.test(above.label)) return true;
+        depth = above.depth;
+      }
+    }
+    return false;
+  });
+}
+
+/** A port nothing listens on now (the kernel's pick, released at once). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -181,21 +227,15 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
   it("prints the awaited-by tree: the group above its tasks, an awaited task under its awaiter", BOUND, async () => {
     const run = await runCli(["pstree", String(a.pid)]);
     assertOk(run);
-    const lines = run.stdout.trimEnd().split("\n");
-    const depth = (line: string): number => line.indexOf("(");
-    const at = (pattern: RegExp): number => {
-      const i = lines.findIndex((line) => pattern.test(line));
-      assert.ok(i >= 0, `no line ${pattern}:\n${run.stdout}`);
-      return i;
-    };
-    const group = at(/\(G\) <TaskGroup/);
-    const waiter = at(/\(T\) task-waiter \(\d+\)/);
-    assert.ok(waiter > group && depth(lines[waiter] as string) > depth(lines[group] as string), run.stdout);
-    const sleeperUnderWaiter = lines[waiter + 1] as string;
-    assert.match(sleeperUnderWaiter, /└── \(T\) sleeper \(\d+\) awaiting </);
-    assert.ok(depth(sleeperUnderWaiter) > depth(lines[waiter] as string), run.stdout);
-    for (const name of ["lock-waiter", "gatherer", "gather-child-1", "gather-child-2", "Task-1"]) at(new RegExp(`\\(T\\) ${name} \\(\\d+\\)`));
-    assert.ok(lines.every((line) => /^(?:[│ ] {3})*[└├]── /.test(line)), run.stdout);
+    const tree = parseTree(run.stdout);
+    assert.ok(tree.every((node) => node.depth >= 0), run.stdout);
+    assert.ok(under(tree, /^\(T\) sleeper \(\d+\) awaiting </, /^\(T\) task-waiter \(\d+\)/), run.stdout);
+    for (const member of ["lock-waiter", "sleeper", "task-waiter", "gatherer"]) {
+      assert.ok(under(tree, new RegExp(`^\\(T\\) ${member} \\(`), /^\(G\) <TaskGroup tasks=\d+[^>]*> \(group \d+\)$/), run.stdout);
+    }
+    for (const name of ["gather-child-1", "gather-child-2", "Task-1"]) {
+      assert.ok(tree.some((node) => node.label.startsWith(`(T) ${name} (`)), run.stdout);
+    }
   });
 
   it(
@@ -204,8 +244,10 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
     async () => {
       const run = await runCli(["pstree", String(a.pid)]);
       assertOk(run);
-      assert.match(run.stdout, /\(T\) gatherer \(\d+\).*\n +[└├]── \(T\) gather-child-1 /);
-      assert.match(run.stdout, /^└── \(T\) Task-1 \(1\).*\n +[└├]── \(G\) <TaskGroup/);
+      const tree = parseTree(run.stdout);
+      assert.ok(under(tree, /^\(T\) gather-child-1 \(/, /^\(T\) gatherer \(/), run.stdout);
+      assert.ok(under(tree, /^\(T\) gather-child-2 \(/, /^\(T\) gatherer \(/), run.stdout);
+      assert.ok(under(tree, /^\(G\) <TaskGroup/, /^\(T\) Task-1 \(1\)/), run.stdout);
     },
   );
 
@@ -222,6 +264,28 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
     assertOk(run);
     assert.equal(run.stdout, "no event loop is running\n");
     assert.equal(await portOpen(openPort), true);
+  });
+
+  it("finds an inspector the program opened itself among its other sockets, and leaves it open", BOUND, async () => {
+    const opened = await startTarget("opened", []);
+    const [port] = announcedPorts(opened);
+    assert.ok(port !== undefined, opened.stderr());
+    const run = await runCli(["ps", String(opened.pid)]);
+    assertOk(run);
+    assert.match(run.stdout, /\nno event loop is running\n$/);
+    assert.equal(await portOpen(port), true);
+    opened.child.kill();
+  });
+
+  it("opens and closes the inspector on the port given with --port (the way it works off Linux)", BOUND, async () => {
+    const port = await freePort();
+    const target = await startTarget("idle", [`--inspect-port=${port}`]);
+    const run = await runCli(["pstree", "--port", String(port), String(target.pid)]);
+    assertOk(run);
+    assert.equal(run.stdout, "no event loop is running\n");
+    assert.deepEqual(announcedPorts(target), [port]);
+    assert.equal(await portOpen(port), false);
+    target.child.kill();
   });
 
   it("refuses an inspector that belongs to another process, and leaves that one open", BOUND, async () => {
