@@ -15,7 +15,7 @@ import { CliError, evaluateInProcess } from "./inspector-client.js";
 const SNAPSHOT_EXPRESSION = `(() => {
   const introspectors = globalThis[Symbol.for("asyncio-ts.introspect")];
   if (!Array.isArray(introspectors)) return null;
-  return JSON.stringify(introspectors.map((fn) => {
+  return JSON.stringify(introspectors.filter((fn) => typeof fn === "function").map((fn) => {
     try { return { snapshot: String(fn()) }; }
     catch (error) { return { error: String(error && error.stack || error) }; }
   }));
@@ -45,7 +45,7 @@ async function readSnapshots(command: Command): Promise<unknown[]> {
   } catch {
     throw new CliError(`process ${command.pid} answered with something that is not a snapshot`);
   }
-  if (entries.length === 0) {
+  if (!Array.isArray(entries) || entries.length === 0) {
     throw new CliError(`process ${command.pid} has the asyncio-ts registry but no copy of asyncio-ts in it`);
   }
   return entries.map((entry, i) => {

@@ -74,7 +74,7 @@ interface ProcStatus {
 }
 
 const SIGUSR1_MASK = 1n << 9n;
-const POLL_MS = 25;
+const POLL_MS = 50;
 
 /**
  * Attaches to process `pid`'s inspector, evaluates `expression` there (returned by value), and
@@ -201,7 +201,11 @@ async function findInspector(
   const startedAt = Date.now();
   let triedOld = false;
   while (Date.now() < deadline) {
-    const now = listeners(pid) ?? new Map<string, Listener>();
+    const now = listeners(pid);
+    if (now === null) {
+      // The process is gone (or turned into a zombie, whose fds are gone).
+      throw new CliError(`process ${pid} exited while its inspector was being opened`);
+    }
     const fresh = [...now.values()].filter((l) => !before.has(l.inode) && !probed.has(l.inode));
     for (const listener of fresh) probed.add(listener.inode);
     const found = await firstInspector(fresh, deadline);
