@@ -19,7 +19,8 @@ Commands:
 Options:
   --json            print the snapshots as JSON instead (an array: one snapshot
                     per copy of asyncio-ts loaded in the process)
-  --timeout SEC     seconds to wait for the process's inspector (default 5)
+  --timeout SEC     seconds to wait for the process's inspector to open, then
+                    for each of its answers (default 5)
   --port PORT       the inspector port to use instead of finding it
   -h, --help        show this help
   -v, --version     show the version of this command
@@ -43,7 +44,7 @@ export interface Command {
   pid: number;
   /** Print the snapshots as JSON. */
   json: boolean;
-  /** Seconds to wait for the target's inspector (default 5). */
+  /** Seconds to wait for the target's inspector to open, then for each answer (default 5). */
   timeout: number;
   /** The inspector port to use; `null`: find it. */
   port: number | null;

@@ -37,7 +37,7 @@ export class CliError extends Error {
 
 /** Options of {@link evaluateInProcess}. */
 export interface InspectOptions {
-  /** Seconds to wait for the target's inspector to open and answer. */
+  /** Seconds to wait for the target's inspector to open, then for each of its answers. */
   timeout: number;
   /** The inspector port to use instead of finding it; `null`: find it. */
   port: number | null;
@@ -82,14 +82,15 @@ const POLL_MS = 50;
  * to do when the process cannot be reached.
  */
 export async function evaluateInProcess(pid: number, expression: string, options: InspectOptions): Promise<InspectResult> {
-  const deadline = Date.now() + options.timeout * 1000;
+  const wait = options.timeout * 1000;
+  const deadline = Date.now() + wait;
   checkProcess(pid);
   const status = procStatus(pid);
   const found = await findInspector(pid, status, options, deadline);
   const url = `ws://${hostForUrl(found.host)}:${found.port}${found.path}`;
   let socket: WebSocketClient;
   try {
-    socket = await WebSocketClient.connect(url, remaining(deadline));
+    socket = await WebSocketClient.connect(url, wait);
   } catch (error) {
     throw new CliError(`could not connect to the inspector of process ${pid} at ${url}: ${(error as Error).message}`);
   }
@@ -97,7 +98,7 @@ export async function evaluateInProcess(pid: number, expression: string, options
   // Until the inspector is known to be the target's and closed, a failure still closes it.
   let closeIt = found.opened;
   try {
-    const seenPid = await session.evaluate("process.pid", deadline);
+    const seenPid = await session.evaluate("process.pid", Date.now() + wait);
     const expected = status?.innerPid ?? pid;
     if (seenPid !== expected) {
       closeIt = false; // not the target's: not ours to close
@@ -109,7 +110,7 @@ export async function evaluateInProcess(pid: number, expression: string, options
             : "pass the port the target's inspector listens on with --port"),
       );
     }
-    const value = await session.evaluate(expression, deadline);
+    const value = await session.evaluate(expression, Date.now() + wait);
     let closed = true;
     if (closeIt) {
       closeIt = false;
