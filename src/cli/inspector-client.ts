@@ -198,7 +198,8 @@ async function findInspector(
     if (open !== null) return { ...open, opened: false };
   }
   sendSignal(pid, status);
-  const probed = new Set<string>();
+  /** How many times each new socket was asked (a just-opened server may fail once). */
+  const probed = new Map<string, number>();
   const startedAt = Date.now();
   let triedOld = false;
   while (Date.now() < deadline) {
@@ -207,8 +208,8 @@ async function findInspector(
       // The process is gone (or turned into a zombie, whose fds are gone).
       throw new CliError(`process ${pid} exited while its inspector was being opened`);
     }
-    const fresh = [...now.values()].filter((l) => !before.has(l.inode) && !probed.has(l.inode));
-    for (const listener of fresh) probed.add(listener.inode);
+    const fresh = [...now.values()].filter((l) => !before.has(l.inode) && (probed.get(l.inode) ?? 0) < 3);
+    for (const listener of fresh) probed.set(listener.inode, (probed.get(listener.inode) ?? 0) + 1);
     const found = await firstInspector(fresh, deadline);
     if (found !== null) return { ...found, opened: true };
     if (!triedOld && before.size > 0 && Date.now() - startedAt > 1000) {
