@@ -1,8 +1,9 @@
 // `asyncio-ts ps|pstree PID` against real processes: targets run test/fixtures/ps-target.ts
 // with `--inspect-port=0` (a random port when the inspector opens, so targets never collide
 // and the command must find the port in /proc), and the command runs as a process of its own,
-// through tsx on src/. Every process is bounded (the targets exit after 60 s, the command is
-// killed after 20 s, each test has a timeout): those are bounds against a hang, not timings.
+// through tsx on src/. Every process is bounded (the targets exit after 5 minutes if the test
+// has not killed them, the command is killed after 40 s, each test has a timeout): those are
+// bounds against a hang, not timings.
 // Linux only: finding the inspector's port reads /proc.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -13,7 +14,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FIXTURE = fileURLToPath(new URL("../fixtures/ps-target.ts", import.meta.url));
 const CLI = fileURLToPath(new URL("../../src/cli/asyncio-ts.ts", import.meta.url));
-const BOUND = { timeout: 60_000 };
+const BOUND = { timeout: 120_000 };
 
 /** A running target process. */
 interface Target {
@@ -37,7 +38,7 @@ function startTarget(mode: string, nodeFlags: string[] = ["--inspect-port=0"]): 
   child.stdout.setEncoding("utf8");
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the ${mode} target did not get ready:\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`the ${mode} target did not get ready:\n${stderr}`)), 60_000);
     child.on("error", reject);
     child.on("exit", (code) => reject(new Error(`the ${mode} target exited (${code}) before it was ready:\n${stderr}`)));
     child.stdout.on("data", (chunk: string) => {
@@ -58,13 +59,13 @@ interface CliRun {
   stderr: string;
 }
 
-/** Runs `asyncio-ts ...args` (as user `uid` when given); killed after 20 s. */
+/** Runs `asyncio-ts ...args` (as user `uid` when given); killed after 40 s. */
 function runCli(args: string[], uid?: number): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
-      timeout: 20_000,
+      timeout: 40_000,
       ...(uid === undefined ? {} : { uid, gid: uid, env: { ...process.env, HOME: "/tmp" } }),
     });
     let stdout = "";
