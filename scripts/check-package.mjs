@@ -15,6 +15,9 @@
 //    program, CommonJS through `import()`, and CommonJS through `require()` (Node's
 //    require(esm): no flag from Node 20.19 and 22.12; `--experimental-require-module` on 20.17+
 //    and 22.0+ before those; skipped on older Nodes). Deep imports must be refused.
+// 5. Runs the `asyncio-ts` command the package installs (node_modules/.bin): `--help`, and, on
+//    Linux, `ps --json` against a program that uses the installed package (its task and the
+//    package's version must be in the snapshot).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   cpSync,
@@ -176,6 +179,39 @@ function install({ pkg, version }) {
   return [process.execPath, bin];
 }
 
+/**
+ * Starts a program in `project` that imports the installed package and waits in a named task,
+ * runs `asyncio-ts ps --json` on it, and resolves the parsed snapshots (the program is killed).
+ */
+async function psOfConsumer(project, bin) {
+  const program =
+    'import { Event, createTask, run } from "asyncio-ts";' +
+    "setTimeout(() => process.exit(0), 30000);" +
+    'await run(async () => { const t = createTask(() => new Event().wait(), { name: "waiting" });' +
+    ' setTimeout(() => console.log("ready"), 50); await t; });';
+  const child = spawn(process.execPath, ["--inspect-port=0", "--input-type=module", "-e", program], {
+    cwd: project,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  try {
+    await new Promise((ready, failed) => {
+      const timer = setTimeout(() => failed(new CheckFailure("the program using the package did not start")), 20000);
+      child.stdout.on("data", (d) => {
+        if (String(d).includes("ready")) {
+          clearTimeout(timer);
+          ready();
+        }
+      });
+      child.on("exit", () => failed(new CheckFailure("the program using the package exited")));
+    });
+    const ps = await runAsync(bin, ["ps", "--json", String(child.pid)], { cwd: project, timeout: 20000 });
+    if (ps.status !== 0) fail(`asyncio-ts ps failed (${ps.status}):\n${ps.output}`);
+    return JSON.parse(ps.output);
+  } finally {
+    child.kill();
+  }
+}
+
 // ---- The check ------------------------------------------------------------------------------
 
 try {
@@ -325,8 +361,28 @@ try {
   if (!/ERR_PACKAGE_PATH_NOT_EXPORTED/.test(deep.stderr)) fail("a deep import of dist/internal was not refused");
   console.log(
     `check:package: the consumers run on Node ${process.version} (import, import() from CommonJS, ` +
-      `require()${requireFlags?.length ? ` with ${requireFlags.join(" ")}` : ""}); deep imports are refused; ` +
-      `${seconds(started)} s in all`,
+      `require()${requireFlags?.length ? ` with ${requireFlags.join(" ")}` : ""}); deep imports are refused`,
+  );
+
+  // 5. The command.
+  const bin = join(project, "node_modules", ".bin", "asyncio-ts");
+  if (!existsSync(bin)) fail("npm did not install the asyncio-ts command (package.json bin)");
+  const help = spawnSync(bin, ["--help"], { encoding: "utf8", cwd: project });
+  if (help.status !== 0 || !help.stdout.startsWith("Usage: asyncio-ts")) {
+    fail(`asyncio-ts --help failed (${help.status}):\n${help.stdout}${help.stderr}`);
+  }
+  if (process.platform === "linux") {
+    const version = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")).version;
+    const snapshot = await psOfConsumer(project, bin);
+    const tasks = snapshot?.[0]?.loops?.[0]?.tasks?.map((t) => t.name) ?? [];
+    if (snapshot?.[0]?.version !== version || !tasks.includes("waiting")) {
+      fail(`asyncio-ts ps --json of a program using the package gave:\n${JSON.stringify(snapshot)}`);
+    }
+  }
+  console.log(
+    `check:package: the asyncio-ts command runs from node_modules/.bin` +
+      (process.platform === "linux" ? " and reads the tasks of a program that uses the package" : "") +
+      `; ${seconds(started)} s in all`,
   );
 } catch (error) {
   if (!(error instanceof CheckFailure)) throw error;
