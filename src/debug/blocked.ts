@@ -20,10 +20,10 @@ import { type LoopSnapshot, type TaskSnapshot, _snapshotLoop } from "./snapshot.
 
 /**
  * Kinds of Node resources that are not work a task can be waiting for: promises (the loop
- * sees those that matter through the tasks), a file handle (its operations are requests of
+ * sees those that matter through the tasks), a file or directory handle (its operations are requests of
  * their own), signal listeners, and what runs before any callback could (ticks, microtasks).
  */
-const NOT_WORK = new Set(["PROMISE", "FILEHANDLE", "SIGNALWRAP", "TickObject", "Microtask"]);
+const NOT_WORK = new Set(["PROMISE", "FILEHANDLE", "DIRHANDLE", "SIGNALWRAP", "TickObject", "Microtask"]);
 
 interface Tracked {
   type: string;
@@ -78,11 +78,17 @@ export function _asOwnWork<T>(fn: () => T): T {
   }
 }
 
-/** Whether a Node resource may still call back: a handle that keeps the process alive, a request not yet done. */
-function stillPending(entry: Tracked): boolean {
-  const resource = entry.resource.deref() as { hasRef?: () => boolean } | undefined;
+/**
+ * Whether a Node resource may still call back: a handle while it keeps the process alive
+ * (`hasRef()`), a request while Node lists its kind among the active resources (`active`):
+ * Node does not always emit `destroy` for a request that completed (Node 26 reuses some), so
+ * its being listed, not its not being destroyed, is what counts.
+ */
+function stillPending(entry: Tracked, active: ReadonlySet<string>): boolean {
+  const resource = entry.resource.deref() as { hasRef?: () => boolean; constructor?: { name?: string } } | undefined;
   if (resource === undefined) return false;
-  return typeof resource.hasRef === "function" ? resource.hasRef() : true;
+  if (typeof resource.hasRef === "function") return resource.hasRef();
+  return active.has(resource.constructor?.name ?? entry.type);
 }
 
 /**
@@ -100,14 +106,15 @@ export function _realWorkPending(loop: EventLoop): boolean {
   if (made === undefined) {
     return process.getActiveResourcesInfo().some((kind) => kind !== "SignalWrap" && kind !== "CloseReq");
   }
+  const active = new Set(process.getActiveResourcesInfo());
   for (const [id, entry] of made) {
-    if (stillPending(entry)) return true;
+    if (stillPending(entry, active)) return true;
     made.delete(id);
   }
   // A message port that is referenced now waits for a reply, wherever it was made: a module
   // loader running on its own thread (a dynamic `import()` under tsx or other loader hooks),
   // a worker thread's answer.
-  return process.getActiveResourcesInfo().includes("MessagePort");
+  return active.has("MessagePort");
 }
 
 /** `'name' (id 3)`. */
