@@ -10,37 +10,10 @@
  * can show it: it is reported instead ({@link AwaitCycleError}).
  */
 
-/** The tasks of one copy of asyncio-ts in a process, as the command reads them. */
-export interface TasksSnapshot {
-  pid: number;
-  version: string;
-  loops: LoopSnapshot[];
-}
+import type { LoopSnapshot, TaskSnapshot, TasksSnapshot } from "../debug/snapshot.js";
 
-/** One event loop and its tasks. */
-export interface LoopSnapshot {
-  id: number;
-  running: boolean;
-  closed: boolean;
-  debug: boolean;
-  time: number;
-  tasks: TaskSnapshot[];
-}
-
-/** One task. */
-export interface TaskSnapshot {
-  id: number;
-  name: string;
-  state: "pending" | "finished" | "cancelled";
-  current: boolean;
-  awaiting: string[];
-  awaitingTasks: number[];
-  awaitedBy: number[];
-  parent: number | null;
-  group: { id: number; repr: string } | null;
-  createdAt: string | null;
-  stack: string[];
-}
+// The shapes are the library's own (a type-only import: the command loads none of it).
+export type { LoopSnapshot, TaskSnapshot, TasksSnapshot };
 
 // ---------------------------------------------------------------- reading a snapshot
 
@@ -108,6 +81,7 @@ function readTask(raw: unknown, fallbackId: number): TaskSnapshot {
     group: isNumber(group.id) ? { id: group.id, repr: str(group.repr, "<TaskGroup>") } : null,
     createdAt: typeof task.createdAt === "string" ? task.createdAt : null,
     stack: list(task.stack, isString),
+    suspendedAt: typeof task.suspendedAt === "string" ? task.suspendedAt : null,
   };
 }
 

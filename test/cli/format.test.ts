@@ -29,6 +29,7 @@ function task(id: number, name: string, fields: Partial<TaskSnapshot> = {}): Tas
     group: null,
     createdAt: null,
     stack: [],
+    suspendedAt: null,
     ...fields,
   };
 }
