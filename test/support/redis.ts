@@ -1,0 +1,106 @@
+/**
+ * A real `redis-server` for tests (Debian's `redis-server` package): started on a free port in
+ * a temporary directory, with append-only persistence (as a production Redis runs), stopped
+ * and removed afterwards. `restart()` stops it gracefully (SIGTERM: the append-only file is
+ * flushed) and starts it again on the same port and data. No mock: BullMQ runs against it.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Whether `redis-server` can be run here (tests that need it are skipped otherwise). */
+export const haveRedis: boolean = spawnSync("redis-server", ["--version"], { timeout: 5000 }).status === 0;
+
+export interface TestRedis {
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string;
+  /** Stops it gracefully (append-only file flushed), then starts it again on the same port and data. */
+  restart(downSeconds?: number): Promise<void>;
+  /** Stops it and removes its data. */
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** Starts `redis-server` and resolves once it accepts connections (bounded: 15 s). */
+function launch(port: number, dir: string): Promise<ChildProcess> {
+  const child = spawn(
+    "redis-server",
+    [
+      "--port", String(port),
+      "--bind", "127.0.0.1",
+      "--dir", dir,
+      "--appendonly", "yes",
+      "--appendfsync", "always",
+      "--save", "",
+      "--daemonize", "no",
+      "--protected-mode", "yes",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`redis-server did not start within 15 s:\n${output}`));
+    }, 15_000);
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+      if (output.includes("Ready to accept connections")) {
+        clearTimeout(timer);
+        child.stdout?.removeAllListeners("data");
+        child.stdout?.resume();
+        resolve(child);
+      }
+    });
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+}
+
+function stopped(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/** Starts a fresh Redis for a test file. */
+export async function startRedis(): Promise<TestRedis> {
+  const dir = mkdtempSync(join(tmpdir(), "asyncio-ts-redis-"));
+  const port = await freePort();
+  let child = await launch(port, dir);
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async restart(downSeconds = 0.5) {
+      await stopped(child, "SIGTERM");
+      await new Promise((resolve) => setTimeout(resolve, downSeconds * 1000));
+      child = await launch(port, dir);
+    },
+    async stop() {
+      await stopped(child, "SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
