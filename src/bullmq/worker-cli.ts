@@ -23,11 +23,20 @@ function number(flag: string, text: string | undefined): number | undefined {
   return value;
 }
 
+/** Where the command writes (the process's streams by default; tests pass their own). */
+export interface CommandOutput {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+}
+
 /**
  * Runs the `worker` subcommand with `argv` (the arguments after `worker`); resolves the exit
  * code. Bad arguments print the usage to stderr and resolve 2.
  */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  { stdout, stderr }: CommandOutput = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -48,15 +57,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (error) {
-    process.stderr.write(`asyncio-ts worker: ${(error as Error).message}\n${USAGE}`);
+    stderr.write(`asyncio-ts worker: ${(error as Error).message}\n${USAGE}`);
     return 2;
   }
   if (values.help === true) {
-    process.stdout.write(USAGE);
+    stdout.write(USAGE);
     return 0;
   }
   if (values.queue === undefined || values.redis === undefined || values.allow === undefined) {
-    process.stderr.write(`asyncio-ts worker: --queue, --redis and --allow are required\n${USAGE}`);
+    stderr.write(`asyncio-ts worker: --queue, --redis and --allow are required\n${USAGE}`);
     return 2;
   }
   const { queue, redis, allow, root, prefix } = values;
@@ -74,18 +83,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       ...(prefix === undefined ? {} : { prefix }),
     };
   } catch (error) {
-    process.stderr.write(`asyncio-ts worker: ${(error as Error).message}\n${USAGE}`);
+    stderr.write(`asyncio-ts worker: ${(error as Error).message}\n${USAGE}`);
     return 2;
   }
-  process.stderr.write(`asyncio-ts worker: serving queue ${JSON.stringify(queue)} (pid ${process.pid})\n`);
+  stderr.write(`asyncio-ts worker: serving queue ${JSON.stringify(queue)} (pid ${process.pid})\n`);
   try {
     await run(() => runWorker(options));
-    process.stderr.write("asyncio-ts worker: drained, exiting\n");
+    stderr.write("asyncio-ts worker: drained, exiting\n");
     return 0;
   } catch (error) {
     if (error instanceof KeyboardInterrupt) return 130;
     if (error instanceof TypeError || error instanceof RangeError) {
-      process.stderr.write(`asyncio-ts worker: ${error.message}\n`);
+      stderr.write(`asyncio-ts worker: ${error.message}\n`);
       return 2;
     }
     throw error;

@@ -219,6 +219,7 @@ class JobServer {
   readonly #requested = new Map<string, number>();
   readonly #imported = new Map<string, AnyFunction>();
   #handingBack = false;
+  readonly #reported = new Set<string>();
 
   constructor(loop: EventLoop, allow: readonly string[], root: string) {
     this.#loop = loop;
@@ -226,8 +227,13 @@ class JobServer {
     this.#root = root;
   }
 
+  /** Errors of BullMQ's own loops, each reported once (BullMQ retries what failed, and reports each try). */
   reportError(message: string, error: unknown): void {
     if (isConnectionNoise(error) || this.#loop.isClosed()) return;
+    const key = `${message}: ${String(error)}`;
+    if (this.#reported.has(key)) return;
+    if (this.#reported.size > 1000) this.#reported.clear();
+    this.#reported.add(key);
     this.#loop.callExceptionHandler({ message, exception: error });
   }
 

@@ -104,3 +104,54 @@ export async function startRedis(): Promise<TestRedis> {
     },
   };
 }
+
+/** A TCP proxy to a local port that a test can cut (every connection dropped, new ones refused) and restore. */
+export interface CuttableProxy {
+  readonly url: string;
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy on a free loopback port to `127.0.0.1:<port>`. */
+export async function startProxy(port: number): Promise<CuttableProxy> {
+  const { connect, createServer: createTcpServer } = await import("node:net");
+  const sockets = new Set<import("node:net").Socket>();
+  let open = true;
+  const server = createTcpServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(port, "127.0.0.1");
+    sockets.add(client);
+    sockets.add(upstream);
+    client.pipe(upstream).pipe(client);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+  });
+  const listening = await freePort();
+  await new Promise<void>((resolve) => server.listen(listening, "127.0.0.1", resolve));
+  return {
+    url: `redis://127.0.0.1:${listening}`,
+    cut() {
+      open = false;
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+    },
+    restore() {
+      open = true;
+    },
+    close() {
+      open = false;
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
