@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as api from "../src/index.js";
+import * as bullmq from "../src/bullmq.js";
 import * as testing from "../src/testing.js";
 import pkg from "../package.json" with { type: "json" };
 
@@ -120,6 +121,8 @@ const INDEX = [
   "createSubprocessShell",
 ];
 
+const BULLMQ = ["BullMQExecutor", "runWorker"];
+
 const TESTING = ["TestLoop", "VirtualClock", "advance", "runTest", "waitAllTasksBlocked"];
 
 describe("public exports", () => {
@@ -127,12 +130,16 @@ describe("public exports", () => {
     assert.deepEqual(Object.keys(api).sort(), [...INDEX].sort());
   });
 
+  it("asyncio-ts/bullmq exports exactly the pinned names", () => {
+    assert.deepEqual(Object.keys(bullmq).sort(), [...BULLMQ].sort());
+  });
+
   it("asyncio-ts/testing exports exactly the pinned names", () => {
     assert.deepEqual(Object.keys(testing).sort(), [...TESTING].sort());
   });
 
-  it("package.json exposes only the two entry points (deep imports are blocked)", () => {
-    assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./package.json", "./testing"]);
+  it("package.json exposes only the three entry points (deep imports are blocked)", () => {
+    assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./bullmq", "./package.json", "./testing"]);
   });
 
   it("every exported function and class has a name", () => {
