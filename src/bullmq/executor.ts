@@ -128,6 +128,8 @@ export class BullMQExecutor implements Executor {
   #relay: BullRelay | null = null;
   #ready: Promise<void> | null = null;
   #pending = new Map<string, Pending>();
+  /** Cancellations under way (removing a job, or publishing its cancel): `shutdown` waits for them. */
+  #cancelling = new Set<Promise<void>>();
   #drained: Promise<void> | null = null;
   #resolveDrained: (() => void) | null = null;
 
@@ -250,7 +252,9 @@ export class BullMQExecutor implements Executor {
     const id = jobsOptions.jobId ?? randomUUID();
     jobsOptions.jobId = id;
     const future = new ConcurrentFuture<Awaited<R>>(() => {
-      void this.#cancel(id);
+      const cancelling = this.#cancel(id);
+      this.#cancelling.add(cancelling);
+      void cancelling.finally(() => this.#cancelling.delete(cancelling));
     });
     let pending = this.#pending.get(id);
     if (pending === undefined) {
@@ -391,6 +395,7 @@ export class BullMQExecutor implements Executor {
     this.#state = "closed";
     const ready = this.#ready;
     if (ready !== null) await ready.catch(() => {});
+    await Promise.allSettled([...this.#cancelling]);
     await Promise.allSettled([this.#events?.close(), this.#bullQueue?.close(), this.#relay?.close()]);
   }
 }
