@@ -86,6 +86,8 @@ interface Pending {
   readonly futures: ConcurrentFuture<unknown>[];
   /** Settles once the job is in the queue (or adding it failed). */
   added: Promise<BullJob | null>;
+  /** The job was added: from then on, a job missing from Redis was lost or removed. */
+  inQueue: boolean;
 }
 
 /**
@@ -258,13 +260,14 @@ export class BullMQExecutor implements Executor {
     });
     let pending = this.#pending.get(id);
     if (pending === undefined) {
-      pending = { futures: [], added: Promise.resolve(null) };
+      pending = { futures: [], added: Promise.resolve(null), inQueue: false };
       this.#pending.set(id, pending);
     }
     pending.futures.push(future as ConcurrentFuture<unknown>);
     const entry = pending;
     entry.added = this.#add(`${payload.module}#${payload.name}`, payload, jobsOptions).then(
       (job) => {
+        entry.inQueue = true;
         // An id that existed already: its outcome may be known (no event would come again).
         if (userId) void this.#reconcile(id);
         return job;
@@ -282,10 +285,20 @@ export class BullMQExecutor implements Executor {
     this.#ready ??= (async () => {
       const prefix = this.#prefix === undefined ? {} : { prefix: this.#prefix };
       const queue = new Queue(this.queue, { connection: this.#connection, ...prefix });
-      const events = new QueueEvents(this.queue, { connection: this.#connection, ...prefix });
+      queue.on("error", () => {}); // reconnection is ioredis's job; errors show in failed adds
+      // The events reader starts after the last event there is now, not at "$" (the newest
+      // event when its first read happens): a job added before that read, and done at once,
+      // would be missed.
+      const queueClient = (await queue.getBackend().client) as unknown as {
+        call(...args: string[]): Promise<unknown>;
+      };
+      const last = (await queueClient.call("XREVRANGE", queue.keys.events as string, "+", "-", "COUNT", "1")) as
+        | [string, unknown][]
+        | null;
+      const lastEventId = last?.[0]?.[0] ?? "0-0";
+      const events = new QueueEvents(this.queue, { connection: this.#connection, lastEventId, ...prefix });
       this.#bullQueue = queue;
       this.#events = events;
-      queue.on("error", () => {}); // reconnection is ioredis's job; errors show in failed adds
       events.on("error", () => {});
       events.on("completed", ({ jobId, returnvalue }) => this.#completed(jobId, returnvalue));
       events.on("failed", ({ jobId, failedReason }) => void this.#failed(jobId, failedReason));
@@ -357,7 +370,20 @@ export class BullMQExecutor implements Executor {
     if (queue === null || !this.#pending.has(id)) return;
     try {
       const job = await Job.fromId(queue, id);
-      if (job === undefined) return; // not added yet, or removed: its add or a later event settles it
+      if (job === undefined) {
+        // Not added yet (its add settles it), or gone: a Redis that lost its data, or removed.
+        if (this.#pending.get(id)?.inQueue === true) {
+          this.#settle(id, (f) =>
+            f._setException(
+              new RuntimeError(
+                `job ${id} is no longer in Redis: it was removed, or Redis lost it (a restart ` +
+                  "without persistence); it may or may not have run",
+              ),
+            ),
+          );
+        }
+        return;
+      }
       const state = await job.getState();
       if (state === "completed") this.#completed(id, job.returnvalue);
       else if (state === "failed") await this.#failed(id, job.failedReason);

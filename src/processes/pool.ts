@@ -37,6 +37,9 @@ import type { ShutdownOptions } from "../threads/executor.js";
 import { type ModuleFunction, _moduleRefOf } from "../threads/module-function.js";
 import { _reviveThrown } from "../threads/transfer.js";
 import type { ModuleRef } from "../threads/worker.js";
+// The child's main module is started by path, never imported: this keeps it in every program
+// that compiles the pool (a type-only import emits nothing at run time).
+import type {} from "./child.js";
 import type { FromChild, ToChild } from "./messages.js";
 
 /** Options of {@link ProcessPoolExecutor}. */

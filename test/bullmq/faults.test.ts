@@ -132,4 +132,22 @@ describe("BullMQ faults", { skip: !haveRedis && "redis-server is not installed",
     w.process.kill("SIGTERM");
     await w.exited;
   });
+
+  it("fails, rather than awaits forever, a job that a Redis without persistence lost in a crash", async () => {
+    const volatile = await startRedis({ persistence: false });
+    try {
+      const executor = new BullMQExecutor({ queue: "volatile", connection: volatile.url, root: FIXTURES, delay: 60 });
+      const lost = executor.submit(job("add"), 1, 2);
+      const queue = new Queue("volatile", { connection: { url: volatile.url } });
+      for (let i = 0; i < 200 && ((await queue.getJobCounts("delayed")).delayed ?? 0) < 1; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await queue.close();
+      await volatile.crash();
+      await assert.rejects(Promise.resolve(lost), /is no longer in Redis: it was removed, or Redis lost it/);
+      await executor.shutdown();
+    } finally {
+      await volatile.stop();
+    }
+  });
 });

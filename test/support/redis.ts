@@ -19,6 +19,8 @@ export interface TestRedis {
   readonly url: string;
   /** Stops it gracefully (append-only file flushed), then starts it again on the same port and data. */
   restart(downSeconds?: number): Promise<void>;
+  /** Kills it (SIGKILL: a crash), then starts it again on the same port and data directory. */
+  crash(downSeconds?: number): Promise<void>;
   /** Stops it and removes its data. */
   stop(): Promise<void>;
 }
@@ -35,14 +37,14 @@ function freePort(): Promise<number> {
 }
 
 /** Starts `redis-server` and resolves once it accepts connections (bounded: 15 s). */
-function launch(port: number, dir: string): Promise<ChildProcess> {
+function launch(port: number, dir: string, persistence: boolean): Promise<ChildProcess> {
   const child = spawn(
     "redis-server",
     [
       "--port", String(port),
       "--bind", "127.0.0.1",
       "--dir", dir,
-      "--appendonly", "yes",
+      "--appendonly", persistence ? "yes" : "no",
       "--appendfsync", "always",
       "--save", "",
       "--daemonize", "no",
@@ -85,18 +87,23 @@ function stopped(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   });
 }
 
-/** Starts a fresh Redis for a test file. */
-export async function startRedis(): Promise<TestRedis> {
+/** Starts a fresh Redis for a test file; `persistence: false` runs it with no append-only file and no snapshots. */
+export async function startRedis({ persistence = true }: { persistence?: boolean } = {}): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), "asyncio-ts-redis-"));
   const port = await freePort();
-  let child = await launch(port, dir);
+  let child = await launch(port, dir, persistence);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     async restart(downSeconds = 0.5) {
       await stopped(child, "SIGTERM");
       await new Promise((resolve) => setTimeout(resolve, downSeconds * 1000));
-      child = await launch(port, dir);
+      child = await launch(port, dir, persistence);
+    },
+    async crash(downSeconds = 0.5) {
+      await stopped(child, "SIGKILL");
+      await new Promise((resolve) => setTimeout(resolve, downSeconds * 1000));
+      child = await launch(port, dir, persistence);
     },
     async stop() {
       await stopped(child, "SIGTERM");
