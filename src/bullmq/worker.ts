@@ -120,8 +120,7 @@ function isConnectionNoise(error: unknown): boolean {
  * @example
  * // no-run: needs a Redis server
  * await run(() => runWorker({ queue: "images", connection: "redis://127.0.0.1:6379",
- *   allow: ["./jobs/"], root: new URL("./", import.meta.url), concurrency: 4 }),
- *   { signals: ["SIGINT"] });
+ *   allow: ["./jobs/"], root: new URL("./", import.meta.url), concurrency: 4 }));
  *
  * Not in asyncio: the worker side of a distributed executor (a Dask worker, a Celery worker).
  */
@@ -293,11 +292,11 @@ class JobServer {
     } catch (error) {
       throw unrecoverable(errorForQueue(error));
     }
+    const loaded = this.#imported.get(`${url}#${name}`);
     const task = this.#loop.createTask(
-      async () => {
-        const f = await this.#load(url, name);
-        return f(...args);
-      },
+      loaded !== undefined
+        ? async () => loaded(...args)
+        : async () => (await this.#load(url, name))(...args),
       { name: `job ${id} ${name}` },
     );
     const running: RunningJob = { task, reason: null };
