@@ -17,7 +17,7 @@
  * tables say so.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -284,11 +284,26 @@ async function bullmq(): Promise<string> {
   }
 }
 
+function versions(): string {
+  const read = (name: string): string => {
+    try {
+      return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), "utf8")) as { version: string }).version;
+    } catch {
+      return "not installed";
+    }
+  };
+  const redis = spawnSync("redis-server", ["--version"], { encoding: "utf8" }).stdout?.match(/v=(\S+)/)?.[1] ?? "none";
+  return `Node ${process.version}, bullmq ${read("bullmq")}, ioredis ${read("ioredis")}, redis-server ${redis}`;
+}
+
 const sections = [
   "## Scale-out: process pool and BullMQ",
   "",
   "Measured by bench/scale.ts (run by `npm run bench`): what it costs to send a small job out of the " +
     "process, to a child process or through Redis to another process.",
+  "",
+  `- Run: ${new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC")}; ${versions()}; ${RUNS} run(s) of ` +
+    "each measurement; the machine is shared with other work, so compare within a table.",
   "",
   await pools(),
   await bullmq(),

@@ -188,9 +188,9 @@ export class BullMQExecutor implements Executor {
   }
 
   /**
-   * Stops taking jobs (`submit` then throws {@link RuntimeError}). With `wait` (the default),
-   * resolves once every submitted job has settled, then closes the connections; without, closes
-   * them at once: the jobs still run on the workers, but their results are not awaited here.
+   * Stops taking jobs (`submit` then throws {@link RuntimeError}); once every submitted job has
+   * settled, closes the connections to Redis. With `wait` (the default), resolves after that;
+   * without, resolves at once (the results still arrive).
    *
    * **Cancellation**: with `cancelFutures: true`, every job not settled is cancelled (removed,
    * or cancelled on its worker). The returned promise is a plain promise.
@@ -205,13 +205,17 @@ export class BullMQExecutor implements Executor {
         for (const future of pending.futures) future.cancel();
       }
     }
-    if (wait && this.#pending.size > 0) {
-      this.#drained ??= new Promise<void>((resolve) => {
-        this.#resolveDrained = resolve;
-      });
-      await this.#drained;
-    }
-    await this.#close();
+    const closing = this.#whenDrained().then(() => this.#close());
+    if (wait) await closing;
+  }
+
+  /** Resolves once no submitted job is awaited any more. */
+  #whenDrained(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    this.#drained ??= new Promise<void>((resolve) => {
+      this.#resolveDrained = resolve;
+    });
+    return this.#drained;
   }
 
   /** `await using executor = new BullMQExecutor(…)` shuts it down (waiting) at the end of the block. */

@@ -139,6 +139,15 @@ describe("BullMQExecutor", { skip: !haveRedis && "redis-server is not installed"
       assert.throws(() => executor().withOptions({ jobId: "a:b" }), /jobId/);
     });
 
+    it("shutdown(false) returns at once, and the submitted jobs' results still arrive", async () => {
+      const ex = executor();
+      const result = ex.submit(job("slowPid"), 0.3);
+      await ex.shutdown(false);
+      assert.equal(result.done(), false);
+      assert.equal(await result, worker.pid);
+      assert.throws(() => ex.submit(job("add"), 1, 1), RuntimeError);
+    });
+
     it("refuses jobs after shutdown", async () => {
       const ex = executor();
       await ex.shutdown();
