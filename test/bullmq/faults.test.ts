@@ -65,6 +65,22 @@ describe("BullMQ faults", { skip: !haveRedis && "redis-server is not installed",
     await w2.exited;
   });
 
+  it("cancelling runWorker (Ctrl-C) hands its running job back at once, to run on another worker", async () => {
+    const { queue, executor } = fresh();
+    const w1 = await startWorker({ queue, connection: redis.url, shutdownGrace: 30 });
+    const log = file();
+    const result = executor.submit(job("firstSlow"), log, 60);
+    await until(() => lines(log).length === 1, 20_000, "the job started");
+    w1.process.kill("SIGINT");
+    assert.equal(await w1.exited, 130);
+    assert.ok(w1.lines.includes("ended: KeyboardInterrupt"), w1.lines.join("\n"));
+    const w2 = await startWorker({ queue, connection: redis.url });
+    assert.equal(await result, w2.pid);
+    await executor.shutdown();
+    w2.process.kill("SIGTERM");
+    await w2.exited;
+  });
+
   it("completes on another worker, within seconds, a job whose worker was killed with SIGKILL", async () => {
     const { queue, executor } = fresh();
     const w1 = await startWorker({ queue, connection: redis.url, lockDuration: 1, stalledInterval: 0.5 });
