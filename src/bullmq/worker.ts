@@ -146,7 +146,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     const id = message.data?.jobId;
     if (typeof id === "string") server.cancelRequested(id);
   });
-  const worker: BullWorker = _runOutsideFrame2(
+  const worker: BullWorker = outsideFrame(
     () =>
       new Worker(options.queue, (job, token) => server.process(job, token), {
         connection,
@@ -199,8 +199,11 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   }
 }
 
-/** `_runOutsideFrame` for a value: BullMQ's background loops must not run in runWorker's task. */
-function _runOutsideFrame2<T>(fn: () => T): T {
+/**
+ * `_runOutsideFrame` that returns `fn`'s value: BullMQ's background loops (started in its
+ * constructor and `run()`) must not run as part of runWorker's task.
+ */
+function outsideFrame<T>(fn: () => T): T {
   let value: T | undefined;
   _runOutsideFrame(() => {
     value = fn();
