@@ -19,7 +19,6 @@ import {
   getRunningLoop,
   moduleFunction,
   run,
-  sleep,
   taskGroup,
   timeout,
 } from "../../src/index.js";
@@ -157,8 +156,13 @@ describe("ProcessPoolExecutor", { timeout: 180_000 }, () => {
         const pool = new ProcessPoolExecutor({ maxWorkers: 1 });
         const first = await pool.submit(pid);
         const file = marker();
+        const started = marker();
         await assert.rejects(
-          timeout(0.3, () => getRunningLoop().runInExecutor(pool, sleepThenMark, 30, file)),
+          timeout(1, async () => {
+            const job1 = getRunningLoop().runInExecutor(pool, sleepThenMark, 30, file, started);
+            await until(() => existsSync(started)); // cancelled while it runs, not before
+            return job1;
+          }),
           TimeoutError,
         );
         assert.equal(await pool.submit(pid), first, "the same child runs the next job");
@@ -172,10 +176,11 @@ describe("ProcessPoolExecutor", { timeout: 180_000 }, () => {
         await using pool = new ProcessPoolExecutor({ maxWorkers: 1 });
         await pool.submit(pid); // the child is up, so the job starts at once
         const file = marker();
+        const started = marker();
         await assert.rejects(
           taskGroup(async (tg) => {
-            tg.createTask(() => getRunningLoop().runInExecutor(pool, sleepThenMark, 30, file));
-            await sleep(0.3);
+            tg.createTask(() => getRunningLoop().runInExecutor(pool, sleepThenMark, 30, file, started));
+            await until(() => existsSync(started));
             throw new RangeError("sibling");
           }),
           (e: unknown) => e instanceof AggregateError && e.errors[0] instanceof RangeError,
