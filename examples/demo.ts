@@ -14,6 +14,10 @@
  * (a program still running after that is killed and counts as failed; default 30), `--jobs=N`
  * (how many programs run at once; default 5; `--jobs=1` runs them one after another).
  *
+ * An example that cannot run on this machine (it needs a program that is not installed) prints
+ * one line saying why and exits with code 77 (automake's "skipped"): the demo reports it as
+ * skipped, not failed.
+ *
  * Which files run: every examples/*.ts except this one and files whose name starts with `_`
  * (helpers). The cheat-sheet programs come first, in the cheat sheet's order; the rest follow
  * alphabetically. Programs that need the same resource (SHARED: a fixed port) never run at the
@@ -56,6 +60,8 @@ const ORDER = [
   "event_listener",
   "subprocess",
   "tutorial_",
+  "process_pool",
+  "scale_out",
 ];
 
 /**
@@ -292,6 +298,9 @@ export function runInOrder<R>(
 
 // ---------------------------------------------------------------- running
 
+/** The exit code of an example that cannot run here (it printed why): skipped, not failed. */
+const SKIPPED = 77;
+
 interface Outcome {
   stdout: string;
   code: number | null;
@@ -364,6 +373,7 @@ function summary(source: string): string {
 function verdict(outcome: Outcome, expected: string[] | null, check: boolean): string | null {
   if (outcome.timedOut) return "killed: still running after the timeout";
   if (outcome.signal !== null) return `ended by signal ${outcome.signal}`;
+  if (outcome.code === SKIPPED) return null;
   if (outcome.code !== 0) return `exited with code ${outcome.code}`;
   if (!check) return null;
   if (expected === null) return "no expected output block (`// Expected output:` lines at the end)";
@@ -402,6 +412,7 @@ async function main(): Promise<number> {
   });
 
   const failures: string[] = [];
+  const skipped: string[] = [];
   const started = performance.now();
   const jobs = files.map((file): Job<Outcome> => {
     const path = join(EXAMPLES_DIR, file);
@@ -415,7 +426,9 @@ async function main(): Promise<number> {
       footer(outcome) {
         let text = outcome.stdout === "" ? "(no output)\n" : "";
         const problem = verdict(outcome, expectedBlock(source), options.check);
-        const checked = options.check && problem === null ? ", output as expected" : "";
+        const skip = outcome.code === SKIPPED && problem === null;
+        if (skip) skipped.push(file);
+        const checked = skip ? ", skipped" : options.check && problem === null ? ", output as expected" : "";
         text += `--- ${outcome.seconds.toFixed(2)} s${checked}\n`;
         if (problem !== null && !interrupted) {
           text += `FAILED ${file}: ${problem}\n`;
@@ -433,11 +446,12 @@ async function main(): Promise<number> {
     return 130;
   }
   const what = options.check ? "checked" : "run";
+  const skips = skipped.length === 0 ? "" : ` (${skipped.length} skipped: ${skipped.join(", ")})`;
   if (failures.length === 0) {
-    console.log(`\n${files.length} examples ${what} in ${total} s: all good`);
+    console.log(`\n${files.length} examples ${what} in ${total} s: all good${skips}`);
     return 0;
   }
-  console.log(`\n${files.length} examples ${what} in ${total} s: ${failures.length} failed: ${failures.join(", ")}`);
+  console.log(`\n${files.length} examples ${what} in ${total} s: ${failures.length} failed: ${failures.join(", ")}${skips}`);
   return 1;
 }
 

@@ -14,7 +14,9 @@
 // 4. Runs the compiled consumers on the built code and compares what they print: the ES module
 //    program, CommonJS through `import()`, and CommonJS through `require()` (Node's
 //    require(esm): no flag from Node 20.19 and 22.12; `--experimental-require-module` on 20.17+
-//    and 22.0+ before those; skipped on older Nodes). Deep imports must be refused.
+//    and 22.0+ before those; skipped on older Nodes). Deep imports must be refused, and importing
+//    asyncio-ts/bullmq (whose bullmq and ioredis are optional peer dependencies, not installed
+//    there) must fail saying what to install.
 // 5. Runs the `asyncio-ts` command the package installs (node_modules/.bin): `--help`, and, on
 //    Linux, `ps --json` against a program that uses the installed package (its task and the
 //    package's version must be in the snapshot).
@@ -228,6 +230,10 @@ try {
       .map((e) => e.replace(/^package\//, "")),
   );
   if (!entries.has("LICENSE")) fail("the tarball has no LICENSE");
+  // The process pool forks this file; the bullmq entry point is its own.
+  for (const file of ["dist/processes/child.js", "dist/bullmq.js", "dist/bullmq.d.ts"]) {
+    if (!entries.has(file)) fail(`the tarball has no ${file}`);
+  }
   const unpacked = join(dir, "unpacked");
   mkdirSync(unpacked);
   execFileSync("tar", ["-xzf", tarball, "-C", unpacked, "--strip-components=1"]);
@@ -359,9 +365,19 @@ try {
     cwd: project,
   });
   if (!/ERR_PACKAGE_PATH_NOT_EXPORTED/.test(deep.stderr)) fail("a deep import of dist/internal was not refused");
+  // asyncio-ts/bullmq without its optional peer dependencies (not installed here): a clear error.
+  const bullmqEntry = spawnSync(
+    process.execPath,
+    ["--input-type=module", "-e", 'try { await import("asyncio-ts/bullmq"); console.log("loaded") } catch (e) { console.log(e.message) }'],
+    { encoding: "utf8", cwd: project },
+  );
+  if (!/needs the packages bullmq and ioredis.*npm install bullmq ioredis/.test(bullmqEntry.stdout)) {
+    fail(`importing asyncio-ts/bullmq without bullmq did not say what to install:\n${bullmqEntry.stdout}${bullmqEntry.stderr}`);
+  }
   console.log(
     `check:package: the consumers run on Node ${process.version} (import, import() from CommonJS, ` +
-      `require()${requireFlags?.length ? ` with ${requireFlags.join(" ")}` : ""}); deep imports are refused`,
+      `require()${requireFlags?.length ? ` with ${requireFlags.join(" ")}` : ""}); deep imports are refused; ` +
+      "asyncio-ts/bullmq without bullmq says what to install",
   );
 
   // 5. The command.

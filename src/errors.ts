@@ -149,6 +149,17 @@ export class InvalidStateError extends Error {}
 export class RuntimeError extends Error {}
 
 /**
+ * A `ProcessPoolExecutor` cannot start child processes (a child ended, or its initializer
+ * failed, before it was ready): every job not finished fails with this, and `submit` throws it.
+ * `cause` is what went wrong in the child, when known. A child that dies after it started is
+ * replaced instead, and only its own job fails.
+ *
+ * Python: `concurrent.futures.process.BrokenProcessPool` (a `RuntimeError` too). Python also
+ * breaks the pool when a running child dies; this pool replaces that child.
+ */
+export class BrokenProcessPool extends RuntimeError {}
+
+/**
  * `ContextVar.get()` found no value and no default.
  *
  * Python: `LookupError`.
@@ -434,6 +445,7 @@ for (const [cls, name] of [
   [TimeoutError, "TimeoutError"],
   [InvalidStateError, "InvalidStateError"],
   [RuntimeError, "RuntimeError"],
+  [BrokenProcessPool, "BrokenProcessPool"],
   [LookupError, "LookupError"],
   [SignalInterrupt, "SignalInterrupt"],
   [KeyboardInterrupt, "KeyboardInterrupt"],

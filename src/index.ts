@@ -10,6 +10,7 @@
 // Errors
 export {
   BrokenBarrierError,
+  BrokenProcessPool,
   CancelledError,
   type ErrorMatcher,
   ExceptionGroup,
@@ -218,6 +219,9 @@ export type {
   SubprocessShellOptions,
 } from "./subprocess/options.js";
 export { Process } from "./subprocess/process.js";
+
+// Processes (src/processes/)
+export { ProcessPoolExecutor, type ProcessPoolExecutorOptions } from "./processes/pool.js";
 
 // Threads (src/threads/)
 export { ConcurrentFuture, type ConcurrentFutureState } from "./threads/concurrent-future.js";

@@ -161,7 +161,11 @@ function exportsOf(file: string): { name: string; typeOnly: boolean }[] {
   return names;
 }
 
-const ENTRY_POINTS = { "asyncio-ts": "src/index.ts", "asyncio-ts/testing": "src/testing.ts" } as const;
+const ENTRY_POINTS = {
+  "asyncio-ts": "src/index.ts",
+  "asyncio-ts/testing": "src/testing.ts",
+  "asyncio-ts/bullmq": "src/bullmq.ts",
+} as const;
 const EXPORTS = Object.entries(ENTRY_POINTS).map(([specifier, file]) => ({ specifier, file, names: exportsOf(file) }));
 
 /** The names a piece of TypeScript declares at its top level (its imports included). */
@@ -196,7 +200,7 @@ after(() => {
 
 /** `"asyncio-ts"` and `"asyncio-ts/testing"` in imports, made relative paths to src/ from `dir`. */
 function localise(text: string, dir: string): string {
-  return text.replace(/(\bfrom\s*|\bimport\s*\(\s*)"(asyncio-ts(?:\/testing)?)"/g, (_all, head: string, specifier: string) => {
+  return text.replace(/(\bfrom\s*|\bimport\s*\(\s*)"(asyncio-ts(?:\/testing|\/bullmq)?)"/g, (_all, head: string, specifier: string) => {
     const target = join(ROOT, ENTRY_POINTS[specifier as keyof typeof ENTRY_POINTS]).replace(/\.ts$/, ".js");
     return `${head}"${relative(dir, target).split("\\").join("/")}"`;
   });

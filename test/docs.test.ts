@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import ts from "typescript";
 
-const entries = ["src/index.ts", "src/testing.ts"];
+const entries = ["src/index.ts", "src/testing.ts", "src/bullmq.ts"];
 const program = ts.createProgram(entries, {
   module: ts.ModuleKind.NodeNext,
   moduleResolution: ts.ModuleResolutionKind.NodeNext,

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as api from "../src/index.js";
+import * as bullmq from "../src/bullmq.js";
 import * as testing from "../src/testing.js";
 import pkg from "../package.json" with { type: "json" };
 
@@ -18,6 +19,7 @@ const INDEX = [
   "Semaphore",
   "ALL_COMPLETED",
   "BrokenBarrierError",
+  "BrokenProcessPool",
   "CancelledError",
   "ConcurrentFuture",
   "Context",
@@ -37,6 +39,7 @@ const INDEX = [
   "KeyboardInterrupt",
   "LimitOverrunError",
   "LookupError",
+  "ProcessPoolExecutor",
   "QueueEmpty",
   "QueueFull",
   "QueueShutDown",
@@ -127,6 +130,8 @@ const INDEX = [
   "retry",
 ];
 
+const BULLMQ = ["BullMQExecutor", "runWorker"];
+
 const TESTING = [
   "ExplorationError",
   "TestLoop",
@@ -145,12 +150,16 @@ describe("public exports", () => {
     assert.deepEqual(Object.keys(api).sort(), [...INDEX].sort());
   });
 
+  it("asyncio-ts/bullmq exports exactly the pinned names", () => {
+    assert.deepEqual(Object.keys(bullmq).sort(), [...BULLMQ].sort());
+  });
+
   it("asyncio-ts/testing exports exactly the pinned names", () => {
     assert.deepEqual(Object.keys(testing).sort(), [...TESTING].sort());
   });
 
-  it("package.json exposes only the two entry points (deep imports are blocked)", () => {
-    assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./package.json", "./testing"]);
+  it("package.json exposes only the three entry points (deep imports are blocked)", () => {
+    assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./bullmq", "./package.json", "./testing"]);
   });
 
   it("every exported function and class has a name", () => {

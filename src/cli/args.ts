@@ -15,6 +15,9 @@ Commands:
   pstree PID    the awaited-by tree: the tasks nobody awaits at the roots,
                 under each task the tasks it awaits; task groups between the
                 task running them and their tasks
+  worker ...    serve the jobs of a BullMQ queue (asyncio-ts/bullmq):
+                worker --queue NAME --redis URL --allow MODULE... [--root DIR]
+                [--concurrency N]; see asyncio-ts worker --help
 
 Options:
   --json            print the snapshots as JSON instead (an array: one snapshot

@@ -67,6 +67,11 @@ function version(): string {
 
 /** Runs the command line `argv`; resolves the exit status. */
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "worker") {
+    // Loaded only for this command: it needs bullmq and ioredis, which `ps` does not.
+    const worker = await import("../bullmq/worker-cli.js");
+    return worker.main(argv.slice(1));
+  }
   let command: Command;
   try {
     const parsed = parseCommandLine(argv);

@@ -10,11 +10,12 @@
  * own (sockets, timers, file and DNS requests…). While a test runs, an async hook notes each
  * one made while its loop runs, until Node destroys it: any of them still referenced or not
  * done may wake a task, so the report waits; what the test runner holds is not counted.
- * Worker threads are counted through the library's own pools.
+ * Worker threads and pool child processes are counted through the library's own pools.
  */
 import { type AsyncHook, AsyncResource, createHook } from "node:async_hooks";
 import { type EventLoop, _setBlockedReporter } from "../events/loop.js";
 import { _getRunningLoop } from "../events/running.js";
+import { _processJobsRunning } from "../processes/pool.js";
 import { _threadJobsRunning } from "../threads/executor.js";
 import { type LoopSnapshot, type TaskSnapshot, _snapshotLoop } from "./snapshot.js";
 
@@ -93,7 +94,7 @@ function stillPending(entry: Tracked, active: ReadonlySet<string>): boolean {
 
 /**
  * @internal Whether work outside `loop`'s queue may still wake one of its tasks: a transport,
- * server or subprocess of the loop, a job in a worker thread, or (when the loop is watched,
+ * server or subprocess of the loop, a job in a worker thread or a pool's child process, or (when the loop is watched,
  * see `_watchOutsideWork`) a Node handle or request its code made that is still referenced
  * or not done — an unreferenced timer does not count, as it does not keep Node alive either.
  * Unwatched, any resource Node lists counts. Call it from a fresh Node callback (a
@@ -101,7 +102,7 @@ function stillPending(entry: Tracked, active: ReadonlySet<string>): boolean {
  */
 export function _realWorkPending(loop: EventLoop): boolean {
   if (loop._holding().resources.length > 0) return true;
-  if (_threadJobsRunning() > 0) return true;
+  if (_threadJobsRunning() > 0 || _processJobsRunning() > 0) return true;
   const made = watched.get(loop);
   if (made === undefined) {
     return process.getActiveResourcesInfo().some((kind) => kind !== "SignalWrap" && kind !== "CloseReq");

@@ -50,18 +50,32 @@ export class ConcurrentFuture<T = unknown> implements PromiseLike<T> {
   #promise: Promise<T> | null = null;
   #settle: Settle | null = null;
   #onCancel: (() => void) | null;
+  /** Set for work that can be stopped while it runs (a process pool's job). */
+  #onCancelRunning: (() => void) | null;
 
-  /** @internal `onCancel` runs when `cancel()` succeeds (it cancels the work behind the future). */
-  constructor(onCancel: (() => void) | null = null) {
+  /**
+   * @internal `onCancel` runs when `cancel()` succeeds before the work started (it drops the
+   * work); `onCancelRunning`, when given, makes running work cancellable too, and runs when
+   * `cancel()` cancels it (it stops the work).
+   */
+  constructor(onCancel: (() => void) | null = null, onCancelRunning: (() => void) | null = null) {
     this.#onCancel = onCancel;
+    this.#onCancelRunning = onCancelRunning;
   }
 
   /**
-   * Cancels the work if it has not started: returns `true` when the future is (now) cancelled,
-   * `false` when the work runs already or is done.
+   * Cancels the work if it has not started (or, for a job of a `ProcessPoolExecutor`, while it
+   * runs): returns `true` when the future is (now) cancelled, `false` when the work runs already
+   * and cannot be stopped, or is done.
    */
   cancel(): boolean {
     if (this.#state === "cancelled") return true;
+    if (this.#state === "running" && this.#onCancelRunning !== null) {
+      const stop = this.#onCancelRunning;
+      this._setCancelled(new CancelledError());
+      stop();
+      return true;
+    }
     if (this.#state !== "pending") return false;
     this.#state = "cancelled";
     this.#failed = true;
@@ -158,6 +172,7 @@ export class ConcurrentFuture<T = unknown> implements PromiseLike<T> {
     this.#failed = true;
     this.#value = error;
     this.#onCancel = null;
+    this.#onCancelRunning = null;
     this.#deliver();
   }
 
@@ -167,6 +182,7 @@ export class ConcurrentFuture<T = unknown> implements PromiseLike<T> {
     this.#failed = failed;
     this.#value = value;
     this.#onCancel = null;
+    this.#onCancelRunning = null;
     this.#deliver();
   }
 

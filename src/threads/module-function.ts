@@ -11,7 +11,7 @@ const MODULE_REF = Symbol("asyncio-ts.moduleFunction");
 
 /** What {@link moduleFunction} adds to the function type it stands for. */
 export interface ModuleFunctionInfo {
-  /** The module's absolute URL (`file:///…/work.js`, `node:zlib`). */
+  /** The module's absolute URL (`file:///…/work.js`, `node:zlib`), or the package name given. */
   readonly module: string;
   /** The name of the export (`"default"` for the default export). */
   readonly exportName: string;
@@ -32,9 +32,12 @@ function toModuleUrl(module: unknown): string {
   }
   if (isAbsolute(module)) return pathToFileURL(module).href;
   if (URL.canParse(module)) return new URL(module).href;
+  // A bare specifier (`my-jobs/work.js`, `@scope/pkg`): a package name, kept as it is.
+  if (module !== "" && !module.startsWith(".")) return module;
   throw new TypeError(
-    `\`module\` must be an absolute URL or path, got ${describe(module)}: a worker thread cannot ` +
-      'tell what a relative name is relative to. Use new URL("./work.js", import.meta.url)',
+    `\`module\` must be an absolute URL or path, or a package name, got ${describe(module)}: a ` +
+      "worker cannot tell what a relative name is relative to. Use " +
+      'new URL("./work.js", import.meta.url)',
   );
 }
 
@@ -42,7 +45,9 @@ function toModuleUrl(module: unknown): string {
  * Names the function `name` exported by `module`, to run in worker threads.
  *
  * `module` is a `URL` (usually `new URL("./work.js", import.meta.url)`), an absolute URL string
- * (`"node:zlib"`, `"file:///…"`), or an absolute path. A module is imported once per worker;
+ * (`"node:zlib"`, `"file:///…"`), an absolute path, or a package name (a bare specifier,
+ * `"my-jobs/work.js"`: kept as it is, imported by each worker, child process or remote worker
+ * as that worker's code imports it). A module is imported once per worker;
  * its imports, helpers and top-level state live in each worker. Under a TypeScript loader, a
  * worker on Node 20 does not get the loader: point at JavaScript (`.js`/`.mjs`), e.g. the
  * compiled file.

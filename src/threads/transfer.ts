@@ -165,3 +165,70 @@ export function _reviveThrown(thrown: SerializedThrown): unknown {
   Object.assign(error, thrown.props);
   return error;
 }
+
+const BUILTIN_BASES = [
+  "AggregateError",
+  "EvalError",
+  "RangeError",
+  "ReferenceError",
+  "SyntaxError",
+  "TypeError",
+  "URIError",
+  "Error",
+];
+
+function isErrorObject(value: unknown): value is Error {
+  return Object.prototype.toString.call(value) === "[object Error]";
+}
+
+function clonable(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function builtinBase(error: Error): string {
+  for (let p: unknown = Object.getPrototypeOf(error); p !== null; p = Object.getPrototypeOf(p)) {
+    const ctor = (p as { constructor?: { name?: string } }).constructor;
+    const name = ctor?.name ?? "";
+    if (BUILTIN_BASES.includes(name) && (globalThis as Record<string, unknown>)[name] === ctor) {
+      return name;
+    }
+  }
+  return "Error";
+}
+
+/**
+ * @internal What `thrown` becomes to travel to another process (a pool's child, a remote
+ * worker): the form {@link _reviveThrown} rebuilds. The worker thread's code keeps its own copy
+ * of this (it must be self-contained).
+ */
+export function _serializeThrown(thrown: unknown, depth = 0): SerializedThrown {
+  if (!isErrorObject(thrown)) {
+    return { kind: "value", value: clonable(thrown) ? thrown : String(thrown) };
+  }
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(thrown)) {
+    if (key === "name" || key === "message" || key === "stack" || key === "cause" || key === "errors") {
+      continue;
+    }
+    const value = (thrown as unknown as Record<string, unknown>)[key];
+    if (clonable(value)) props[key] = value;
+  }
+  const errors = (thrown as { errors?: unknown }).errors;
+  return {
+    kind: "error",
+    base: builtinBase(thrown),
+    name: String(thrown.name),
+    message: String(thrown.message),
+    stack: typeof thrown.stack === "string" ? thrown.stack : undefined,
+    props,
+    ...(depth < 8 && "cause" in thrown ? { cause: _serializeThrown(thrown.cause, depth + 1) } : {}),
+    ...(depth < 8 && Array.isArray(errors)
+      ? { errors: errors.map((e: unknown) => _serializeThrown(e, depth + 1)) }
+      : {}),
+  };
+}
