@@ -1027,7 +1027,18 @@ export class EventLoop implements ClockHost {
    *
    * Not in asyncio (whose debug mode reports slow callbacks only).
    */
-  stallReportDelay: number | null = 10;
+  get stallReportDelay(): number | null {
+    return this.#stallReportDelay;
+  }
+
+  set stallReportDelay(seconds: number | null) {
+    if (seconds !== null && (typeof seconds !== "number" || !(seconds >= 0))) {
+      throw new RangeError(`\`stallReportDelay\` must be a number of seconds >= 0 or null, got ${describe(seconds)}`);
+    }
+    this.#stallReportDelay = seconds;
+  }
+
+  #stallReportDelay: number | null = 10;
 
   /** Iterations run so far: how the stall watch sees progress. */
   #iterations = 0;
@@ -1037,7 +1048,7 @@ export class EventLoop implements ClockHost {
   /** Debug mode: report once if the loop stays stuck for `stallReportDelay` seconds. */
   #watchStall(): void {
     const delay = this.stallReportDelay;
-    if (this.#stallTimer !== null || this.#stallReported || delay === null || !(delay >= 0)) return;
+    if (this.#stallTimer !== null || this.#stallReported || delay === null) return;
     const iterationsAtStart = this.#iterations;
     const timer = setTimeout(() => {
       this.#stallTimer = null;

@@ -193,6 +193,19 @@ describe("debug mode stall report", () => {
     assert.match(message, /Task 'stuck' .* awaits <Event \[unset, waiters:1\]>/);
   });
 
+  it("refuses a stallReportDelay that is not seconds >= 0 or null", async () => {
+    await run(async () => {
+      const loop = getRunningLoop();
+      assert.throws(() => {
+        loop.stallReportDelay = -1;
+      }, RangeError);
+      assert.throws(() => {
+        loop.stallReportDelay = "10" as never;
+      }, /`stallReportDelay` must be a number of seconds >= 0 or null/);
+      assert.equal(loop.stallReportDelay, 10);
+    });
+  });
+
   it("is off with stallReportDelay = null, and off outside debug mode", async () => {
     for (const debug of [true, false]) {
       const reports: ExceptionContext[] = [];
