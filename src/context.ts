@@ -24,6 +24,12 @@ function checkVariable(variable: unknown): void {
 
 /** The map of every empty context: shared, so it is copied before the first write. */
 const EMPTY = new Map<ContextVar<unknown>, unknown>();
+
+/**
+ * @internal The variables of a context, frozen: a task keeps only these until something asks
+ * for its {@link Context} (most tasks never do), which saves a context object per task.
+ */
+export type ContextVars = ReadonlyMap<ContextVar<unknown>, unknown>;
 type Missing = typeof MISSING;
 
 /**
@@ -76,6 +82,22 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]>, Frame 
     copy.#vars = this.#vars;
     this.#shared = true;
     return copy;
+  }
+
+  /**
+   * @internal The variables as they are now, for a copy made later with {@link Context._of}:
+   * this context copies its map before its next write, so the snapshot never changes.
+   */
+  _snapshot(): ContextVars {
+    this.#shared = true;
+    return this.#vars;
+  }
+
+  /** @internal A context holding a snapshot's variables (a copy, written to independently). */
+  static _of(vars: ContextVars): Context {
+    const context = new Context();
+    context.#vars = vars as Map<ContextVar<unknown>, unknown>;
+    return context;
   }
 
   /** The value of `variable` in this context, or `defaultValue` when it has none. */

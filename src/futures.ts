@@ -400,14 +400,19 @@ function isLoop(value: unknown): value is EventLoop {
  */
 export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */ _state: FutureState = "pending";
-  /** @internal */ _result: T | undefined = undefined;
-  /** @internal */ _exception: unknown = undefined;
+  /**
+   * @internal The result; of a failed future, the report of its error while nobody has
+   * retrieved it (see {@link Unretrieved}): a failed future has no result, so one field serves.
+   */
+  _result: T | undefined = undefined;
+  /**
+   * @internal The error of a failed future; of a cancelled one, the `CancelledError` awaiting
+   * it raises, once made (one field for both: a future is never both).
+   */
+  _exception: unknown = undefined;
   /** @internal */ _hasException = false;
   /** @internal */ _cancelMessage: string | undefined = undefined;
-  /** @internal */ _cancelledError: CancelledError | null = null;
   /** @internal */ _loop: EventLoop;
-  /** @internal The report of an error nobody retrieved yet (see {@link Unretrieved}), or `null`. */
-  _unretrieved: Unretrieved | null = null;
   /** @internal The first callback (most futures have one), then the rest in order. */
   _cb0: CallbackRecord | null = null;
   /** @internal */ _cbs: CallbackRecord[] | null = null;
@@ -509,7 +514,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       kind: this._kind(),
       reported: false,
     };
-    this._unretrieved = held;
+    (this as Future<unknown>)._result = held;
     unretrieved.register(this, held, this);
     this._loop._unretrieved.add(held);
   }
@@ -772,17 +777,16 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * naming `task` (a name, or a number for `Task-N`) when that is the task being cancelled.
    */
   _makeCancelledError(task?: string | number): CancelledError {
-    if (this._cancelledError === null) {
-      this._cancelledError = _makeCancelledError(this._cancelMessage ?? "", task);
-    }
-    return this._cancelledError;
+    this._exception ??= _makeCancelledError(this._cancelMessage ?? "", task);
+    return this._exception as CancelledError;
   }
 
   /** @internal The error was handed to someone: do not report it (at collection or close). */
   _markRetrieved(): void {
-    const held = this._unretrieved;
-    if (held !== null) {
-      this._unretrieved = null;
+    if (!this._hasException) return;
+    const held = this._result as Unretrieved | undefined;
+    if (held !== undefined) {
+      this._result = undefined;
       held.reported = true;
       held.loop._unretrieved.delete(held);
       unretrieved.unregister(this);

@@ -19,7 +19,7 @@
  * - `_numCancelsRequested` counts `cancel()` calls minus `uncancel()` calls; `uncancel()` down
  *   to zero withdraws a cancel not yet delivered (3.13).
  */
-import { Context, currentContext } from "./context.js";
+import { Context, type ContextVars, currentContext } from "./context.js";
 import { Coroutine, isCoroutine } from "./coroutines.js";
 import { CancelledError, RuntimeError, _makeCancelledError, cancellationOf } from "./errors.js";
 import type { ReadyItem, TimerEntry } from "./events/handles.js";
@@ -62,6 +62,18 @@ const TASK_KEYS = ["name", "context", "eagerStart"] as const satisfies readonly 
 const TASK_CONSTRUCTOR_KEYS = [...TASK_KEYS, "loop"] as const;
 
 let taskCounter = 0;
+
+/**
+ * What the first step of a task made from a promise awaits: a future following that promise
+ * (rare, and discouraged: kept beside the tasks, not in a field of every task).
+ */
+const wrappedPromises = new WeakMap<Task<unknown>, Future<unknown>>();
+
+/** Bits of `Task._flags`. */
+const STARTED = 1;
+const MUST_CANCEL = 2;
+const CANCEL_DELIVERED = 4;
+const CANCEL_REQUESTED = 8;
 
 /** The tasks whose repr is being made now (a repr shows what the task awaits, recursively). */
 const inRepr: Task<unknown>[] = [];
@@ -109,10 +121,11 @@ function warnWrappedPromise(loop: EventLoop, op: string): void {
  */
 export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /** @internal */ readonly _coro: Awaitable<T>;
-  /** @internal What the first step awaits when `coro` was a promise or a future. */
-  _awaited: PromiseLike<T> | null = null;
-  /** @internal The context the task runs in (the task is its own frame). */
-  readonly _context: Context;
+  /**
+   * @internal The context the task runs in (the task is its own frame): at first only the
+   * creator's variables, the {@link Context} itself is made when something asks for it.
+   */
+  _ctx: Context | ContextVars;
   /** @internal The name given, or `null` for the default `Task-<_id>` (made on demand). */
   _name: string | null;
   /** @internal */ readonly _id: number;
@@ -121,12 +134,12 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
    * outside the loop). An id, not a reference: a task never keeps a finished creator alive.
    */
   readonly _parentId: number;
-  /** @internal */ _started = false;
-  /** @internal */ _mustCancel = false;
+  /**
+   * @internal Four flags in one small integer (a field each cost 8 bytes per task): see the
+   * accessors `_started`, `_mustCancel`, `_cancelDelivered` and `_cancelRequested`.
+   */
+  _flags = 0;
   /** @internal */ _numCancelsRequested = 0;
-  /** @internal */ _cancelDelivered = false;
-  /** @internal A `cancel()` from outside is in force (not withdrawn): the task's own signal aborts. */
-  _cancelRequested = false;
   /** @internal The await this task is suspended at (usually the only one). */
   _waitRecord: AwaitRecord | null = null;
   /** @internal More awaits at once (`Promise.all`, concurrent branches), or `null`. */
@@ -151,10 +164,10 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     this._coro = coro;
     if (typeof coro !== "function" && !isCoroutine(coro)) {
       if (isFuture(coro)) {
-        this._awaited = coro as Future<T>;
+        // The first step follows the future itself.
       } else if (isThenable(coro)) {
         warnWrappedPromise(loop, "createTask");
-        this._awaited = _wrapThenable(coro, loop);
+        wrappedPromises.set(this as Task<unknown>, _wrapThenable(coro, loop));
       } else {
         throw new TypeError(
           `a coroutine was expected, got ${describe(coro)}: pass a thunk (() => work()), a ` +
@@ -171,7 +184,14 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
       throw new TypeError(`\`context\` must be a Context, got ${describe(context)}`);
     }
     const frame = frameStorage.getStore();
-    this._context = context === undefined ? (frame === undefined ? currentContext() : frame._context).copy() : context;
+    this._ctx =
+      context !== undefined
+        ? context
+        : frame === undefined
+          ? currentContext()._snapshot()
+          : frame instanceof Task
+            ? frame._contextVars()
+            : frame._context._snapshot();
     this._name = name ?? null;
     this._id = ++taskCounter;
     this._parentId = frame === undefined || frame._frameTask === null ? 0 : frame._frameTask._id;
@@ -179,6 +199,38 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     if (loop.getDebug()) _createdAt.set(this as Task<unknown>, _userCallSite());
     if (options?.eagerStart === true && loop.isRunning()) this._run();
     else loop._enqueue(this);
+  }
+
+  /** @internal The coroutine was started (or the task ended before it could be). */
+  get _started(): boolean {
+    return (this._flags & STARTED) !== 0;
+  }
+  set _started(on: boolean) {
+    this._flags = on ? this._flags | STARTED : this._flags & ~STARTED;
+  }
+
+  /** @internal A cancel waits to be delivered at the task's next library await. */
+  get _mustCancel(): boolean {
+    return (this._flags & MUST_CANCEL) !== 0;
+  }
+  set _mustCancel(on: boolean) {
+    this._flags = on ? this._flags | MUST_CANCEL : this._flags & ~MUST_CANCEL;
+  }
+
+  /** @internal A `CancelledError` reached the task's code. */
+  get _cancelDelivered(): boolean {
+    return (this._flags & CANCEL_DELIVERED) !== 0;
+  }
+  set _cancelDelivered(on: boolean) {
+    this._flags = on ? this._flags | CANCEL_DELIVERED : this._flags & ~CANCEL_DELIVERED;
+  }
+
+  /** @internal A `cancel()` from outside is in force (not withdrawn): the task's own signal aborts. */
+  get _cancelRequested(): boolean {
+    return (this._flags & CANCEL_REQUESTED) !== 0;
+  }
+  set _cancelRequested(on: boolean) {
+    this._flags = on ? this._flags | CANCEL_REQUESTED : this._flags & ~CANCEL_REQUESTED;
   }
 
   /** @internal The first (and only) step: start the coroutine inside the task's frame. */
@@ -234,7 +286,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   _finishCancelled(error: CancelledError | null): void {
     this._detach();
     if (error !== null) {
-      this._cancelledError = error;
+      this._exception = error;
       this._cancelMessage = error.message;
     }
     this._state = "cancelled";
@@ -465,6 +517,21 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     return this._context;
   }
 
+  /** @internal The context the task runs in, made on first use from the creator's variables. */
+  get _context(): Context {
+    const ctx = this._ctx;
+    if (ctx instanceof Context) return ctx;
+    const made = Context._of(ctx);
+    this._ctx = made;
+    return made;
+  }
+
+  /** @internal The task's variables now, for a task it creates (no context object made). */
+  _contextVars(): ContextVars {
+    const ctx = this._ctx;
+    return ctx instanceof Context ? ctx._snapshot() : ctx;
+  }
+
   /** @internal The future of the await this task is suspended at, if any. */
   get _futWaiter(): Future<unknown> | null {
     return this._waitRecord?._future ?? this._waitRecords?.[0]?._future ?? null;
@@ -499,8 +566,8 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
       return _makeCancelledError(this._cancelMessage ?? "", this._name ?? this._id);
     }
     // Cancelled before it started, or before its code saw the cancel: the error names it too.
-    this._cancelledError ??= _makeCancelledError(this._cancelMessage ?? "", this._name ?? this._id);
-    return this._cancelledError;
+    this._exception ??= _makeCancelledError(this._cancelMessage ?? "", this._name ?? this._id);
+    return this._exception as CancelledError;
   }
 
   /** @internal */
@@ -586,9 +653,9 @@ function startTask(task: Task<unknown>): void {
   let awaitable: unknown;
   try {
     const coro = task._coro;
-    if (task._awaited !== null) awaitable = task._awaited;
+    if (typeof coro === "function") awaitable = (coro as Thunk<unknown>)();
     else if (isCoroutine(coro)) awaitable = (coro as Coroutine<unknown>)._start();
-    else awaitable = (coro as Thunk<unknown>)();
+    else awaitable = wrappedPromises.get(task) ?? coro;
     if (!isThenable(awaitable)) {
       throw new TypeError(
         `the thunk of ${task.toString()} returned ${describe(awaitable)}; a thunk must return ` +
