@@ -402,7 +402,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */ _state: FutureState = "pending";
   /**
    * @internal The result; of a failed future, the report of its error while nobody has
-   * retrieved it (see {@link Unretrieved}): a failed future has no result, so one field serves.
+   * retrieved it (see {@link Unretrieved}); of a cancelled future or a task with a cancel
+   * pending, the cancel's message (see `_cancelMessage`). Such a future has no result, so one
+   * field serves.
    */
   _result: T | undefined = undefined;
   /**
@@ -411,11 +413,23 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   _exception: unknown = undefined;
   /** @internal */ _hasException = false;
-  /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal */ _loop: EventLoop;
-  /** @internal The first callback (most futures have one), then the rest in order. */
-  _cb0: CallbackRecord | null = null;
-  /** @internal */ _cbs: CallbackRecord[] | null = null;
+  /**
+   * @internal The callbacks, in order: `null`, the one record (most futures have one), or an
+   * array of them (one field for all three: a field costs 8 bytes in every future).
+   */
+  _cbs: CallbackRecord | CallbackRecord[] | null = null;
+
+  /**
+   * @internal The message of a cancel: a cancelled future's, or that of a task's cancel not
+   * delivered yet. Kept in the result's slot: a future that has one has no result (yet).
+   */
+  get _cancelMessage(): string | undefined {
+    return this._state === "finished" ? undefined : (this._result as string | undefined);
+  }
+  set _cancelMessage(msg: string | undefined) {
+    (this as Future<unknown>)._result = msg;
+  }
 
   /** A pending future of `options.loop` (or of the loop given directly), default the running loop. */
   constructor(options?: FutureOptions | EventLoop) {
@@ -564,12 +578,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal Takes one callback record off the future (it will not run when it completes). */
   _removeRecord(record: CallbackRecord): void {
-    if (this._cb0 === record) {
-      this._cb0 = null;
+    const rest = this._cbs;
+    if (rest === record) {
+      this._cbs = null;
       return;
     }
-    const rest = this._cbs;
-    if (rest === null) return;
+    if (!Array.isArray(rest)) return;
     const i = rest.indexOf(record);
     if (i >= 0) rest.splice(i, 1);
     if (rest.length === 0) this._cbs = null;
@@ -578,13 +592,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** Removes every registration of `fn`; returns how many there were. */
   removeDoneCallback(fn: (future: this) => unknown): number {
     let removed = 0;
-    const cb0 = this._cb0;
-    if (cb0 instanceof DoneCallback && cb0._fn === fn) {
-      this._cb0 = null;
-      removed++;
-    }
     const rest = this._cbs;
-    if (rest !== null) {
+    if (rest instanceof DoneCallback && rest._fn === fn) {
+      this._cbs = null;
+      removed++;
+    } else if (Array.isArray(rest)) {
       const kept = rest.filter((r) => !(r instanceof DoneCallback && r._fn === fn));
       removed += rest.length - kept.length;
       this._cbs = kept.length === 0 ? null : kept;
@@ -705,24 +717,20 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal */
   _addRecord(record: CallbackRecord): void {
-    if (this._cb0 === null && this._cbs === null) this._cb0 = record;
-    else if (this._cbs === null) this._cbs = [record];
-    else this._cbs.push(record);
+    const rest = this._cbs;
+    if (rest === null) this._cbs = record;
+    else if (Array.isArray(rest)) rest.push(record);
+    else this._cbs = [rest, record];
   }
 
   /** @internal Hands every callback to the loop, in order. */
   _scheduleCallbacks(): void {
-    const loop = this._loop;
-    const first = this._cb0;
-    if (first !== null) {
-      this._cb0 = null;
-      loop._enqueue(first);
-    }
     const rest = this._cbs;
-    if (rest !== null) {
-      this._cbs = null;
-      for (const record of rest) loop._enqueue(record);
-    }
+    if (rest === null) return;
+    this._cbs = null;
+    const loop = this._loop;
+    if (!Array.isArray(rest)) loop._enqueue(rest);
+    else for (const record of rest) loop._enqueue(record);
   }
 
   /**
@@ -743,12 +751,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal Runs every callback now, in order (the future has just completed). */
   _runCallbacksNow(): void {
-    const first = this._cb0;
     const rest = this._cbs;
-    this._cb0 = null;
+    if (rest === null) return;
     this._cbs = null;
-    if (first !== null) first._run();
-    if (rest !== null) for (const record of rest) record._run();
+    if (!Array.isArray(rest)) rest._run();
+    else for (const record of rest) record._run();
   }
 
   /** @internal Its awaiter was cancelled after it completed, before resuming (see `Waiter`). */
@@ -831,11 +838,21 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return record._task === null ? "await" : `await in ${record._task._nameForRepr()}`;
   }
 
+  /** @internal The callback records of a pending future, in order (a copy). */
+  _callbackRecords(): CallbackRecord[] {
+    const rest = this._cbs;
+    return rest === null ? [] : Array.isArray(rest) ? rest.slice() : [rest];
+  }
+
+  /** @internal The first callback record, or `null`. */
+  _firstRecord(): CallbackRecord | null {
+    const rest = this._cbs;
+    return Array.isArray(rest) ? (rest[0] ?? null) : rest;
+  }
+
   /** @internal */
   _callbackNames(): string[] {
-    const records: CallbackRecord[] = [];
-    if (this._cb0 !== null) records.push(this._cb0);
-    if (this._cbs !== null) records.push(...this._cbs);
+    const records = this._callbackRecords();
     // As CPython: the first, a count, and the last when there are more than two.
     if (records.length > 2) {
       return [

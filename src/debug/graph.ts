@@ -145,10 +145,7 @@ export function futureDiscardFromAwaitedBy(fut: Future<unknown>, waiter: Future<
 
 /** The callback records of a pending future, in order (a done future has none). */
 function recordsOf(fut: Future<unknown>): CallbackRecord[] {
-  const records: CallbackRecord[] = [];
-  if (fut._cb0 !== null) records.push(fut._cb0);
-  if (fut._cbs !== null) records.push(...fut._cbs);
-  return records;
+  return fut._callbackRecords();
 }
 
 /**

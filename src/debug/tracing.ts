@@ -330,7 +330,7 @@ export class Tracer {
     }
     // A wake-up: an await record, or a `sleep(0)` future that runs its awaiter's record itself.
     const record = ((item as { _future?: unknown })._future === undefined
-      ? (item as unknown as Future<unknown>)._cb0
+      ? (item as unknown as Future<unknown>)._firstRecord()
       : item) as unknown as AwaitLike | null;
     const future = record?._future ?? null;
     if (record === null || future === null) {

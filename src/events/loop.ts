@@ -1100,7 +1100,10 @@ function taskOfItem(item: ReadyItem): Task<unknown> | null {
   if (item instanceof Task) return item;
   if (item instanceof AwaitRecord) return item._task;
   // A future that runs its awaiter's wake-up itself (`sleep(0)`).
-  if (item instanceof Future) return item._cb0 instanceof AwaitRecord ? item._cb0._task : null;
+  if (item instanceof Future) {
+    const first = item._firstRecord();
+    return first instanceof AwaitRecord ? first._task : null;
+  }
   return null;
 }
 
