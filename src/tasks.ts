@@ -24,7 +24,7 @@ import { Coroutine, isCoroutine } from "./coroutines.js";
 import { CancelledError, RuntimeError, _makeCancelledError, cancellationOf } from "./errors.js";
 import type { ReadyItem, TimerEntry } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
-import { type Frame, frameStorage, getRunningLoop } from "./events/running.js";
+import { type Frame, _runInOwnFrame, frameStorage, getRunningLoop } from "./events/running.js";
 import { type AwaitRecord, Future, TaskFollowRecord, _lastAwaits, _wrapThenable, isFuture } from "./futures.js";
 import { _userCallSite } from "./internal/callsite.js";
 import type { CancelScope } from "./internal/scope.js";
@@ -197,7 +197,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     this._parentId = frame === undefined || frame._frameTask === null ? 0 : frame._frameTask._id;
     loop._linkTask(this as Task<unknown>);
     if (loop.getDebug()) _createdAt.set(this as Task<unknown>, _userCallSite());
-    if (options?.eagerStart === true && loop.isRunning()) this._run();
+    if (options?.eagerStart === true && loop.isRunning()) this._runEagerly();
     else loop._enqueue(this);
   }
 
@@ -233,19 +233,35 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     this._flags = on ? this._flags | CANCEL_REQUESTED : this._flags & ~CANCEL_REQUESTED;
   }
 
-  /** @internal The first (and only) step: start the coroutine inside the task's frame. */
+  /**
+   * @internal The first (and only) step, run by the loop: start the coroutine inside the
+   * task's frame (see `_runInOwnFrame`: one frame per task, from the loop's own frame).
+   */
   _run(): void {
-    if (this._started || this._state !== "pending") return;
+    if (this._begin()) {
+      const loop = this._loop;
+      loop._startScope = _runInOwnFrame(this as Task<unknown>, startTask, loop._startScope);
+    }
+  }
+
+  /** @internal An eager start, inside `createTask`: from the creator's frame. */
+  _runEagerly(): void {
+    if (this._begin()) frameStorage.run(this as Task<unknown>, startTask, this as Task<unknown>);
+  }
+
+  /** @internal Whether the coroutine is to start now (else it never will: cancelled first). */
+  _begin(): boolean {
+    if (this._started || this._state !== "pending") return false;
     this._started = true;
     if (this._mustCancel) {
       // Cancelled before it started: the coroutine never runs.
       this._mustCancel = false;
       if (isCoroutine(this._coro)) this._coro.close();
       this._finishCancelled(null);
-      return;
+      return false;
     }
     this._loop._resumed = true;
-    frameStorage.run(this as Task<unknown>, startTask, this as Task<unknown>);
+    return true;
   }
 
   /** @internal The coroutine returned. */

@@ -12,7 +12,7 @@
  * that as asyncio does, and `getRunningLoop()` is then well defined everywhere: in a task, in a
  * loop callback, and in a Node callback (a socket event) that arrives while the loop runs.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
 import { RuntimeError } from "../errors.js";
 import type { Context } from "../context.js";
 import type { CancelScope } from "../internal/scope.js";
@@ -33,6 +33,46 @@ export interface Frame {
 
 /** @internal The storage that carries the current {@link Frame}. */
 export const frameStorage = new AsyncLocalStorage<Frame>();
+
+/**
+ * Whether AsyncLocalStorage keeps its stores in frames that a resource re-enters unchanged
+ * (Node ≥ 24; Node 22 with `--experimental-async-context-frame`): a store entered inside
+ * `AsyncResource.runInAsyncScope` then ends with that scope. Older Nodes keep the store on the
+ * resource itself, where it would stay. Probed once, by behaviour.
+ */
+const FRAMES_STAY_PUT = ((): boolean => {
+  const probe = new AsyncLocalStorage<number>();
+  const resource = new AsyncResource("asyncio-ts.probe", { requireManualDestroy: true });
+  resource.runInAsyncScope(() => probe.enterWith(1));
+  return resource.runInAsyncScope(() => probe.getStore()) === undefined;
+})();
+
+/**
+ * @internal Calls `fn(task)` with `task` as the frame, from a loop callback. With frames that
+ * stay put, this makes one frame, not `frameStorage.run`'s two (it enters the new one, then
+ * re-enters the old one by making another copy): `scope` is a resource made in the loop
+ * callbacks' own frame (`null`: make one), and the resource it used is returned for next time.
+ * The iteration that made it must be the one that calls this (the loop forgets it each
+ * iteration).
+ */
+export function _runInOwnFrame(
+  task: Task<unknown>,
+  fn: (task: Task<unknown>) => void,
+  scope: AsyncResource | null,
+): AsyncResource | null {
+  if (!FRAMES_STAY_PUT) {
+    frameStorage.run(task, fn, task);
+    return null;
+  }
+  const resource = scope ?? new AsyncResource("asyncio-ts.iteration", { requireManualDestroy: true });
+  resource.runInAsyncScope(enterAndRun, null, task, fn);
+  return resource;
+}
+
+function enterAndRun(task: Task<unknown>, fn: (task: Task<unknown>) => void): void {
+  frameStorage.enterWith(task);
+  fn(task);
+}
 
 /**
  * @internal Runs `fn` outside any frame (loop callbacks run so). Not `frameStorage.exit()`:
