@@ -92,9 +92,16 @@ export function parseNodes(text: string): string[] {
   return [...new Set(ids)].sort((a, b) => nodeMajor(a) - nodeMajor(b));
 }
 
-/** A Node line from the runtimes cache; installed from npm first when `offline` is false. */
-function findNode(id: string, offline: boolean, log: string[]): Found {
-  const found = ensureRuntime(id, { offline, log: (line) => say(log, line) });
+/**
+ * Where the Node lines come from: the runtimes cache only; the registry (its newest version of
+ * each line, installed when missing); or the cache, and the registry for a line not cached yet.
+ */
+export type NodeSource = "cache" | "registry" | "cache-then-registry";
+
+function findNode(id: string, source: NodeSource, log: string[]): Found {
+  const options = { log: (line: string) => say(log, line) };
+  let found = ensureRuntime(id, { ...options, offline: source !== "registry" });
+  if (!found.ok && source === "cache-then-registry") found = ensureRuntime(id, { ...options, offline: false });
   if (!found.ok) return { ok: false, reason: found.reason };
   return { ok: true, path: found.bin, version: found.version };
 }
@@ -113,11 +120,14 @@ function findUvloop(python: Found): Found {
   return { ok: true, path: python.path, version: run.out.trim() };
 }
 
-/** Finds what is there, installing nothing (Node lines: the newest cached version of each). */
-export function detect(nodes: readonly string[] = DEFAULT_NODES, log: string[] = [], offline = true): Environment {
+/**
+ * Finds what is there, installing nothing but, if `source` says so, the Node lines (by default
+ * the newest cached version of each).
+ */
+export function detect(nodes: readonly string[] = DEFAULT_NODES, log: string[] = [], source: NodeSource = "cache"): Environment {
   const python = findPython();
   return {
-    nodes: Object.fromEntries(nodes.map((id) => [id, findNode(id, offline, log)])),
+    nodes: Object.fromEntries(nodes.map((id) => [id, findNode(id, source, log)])),
     python,
     uvloop: findUvloop(python),
     npmPeers: {
@@ -163,7 +173,7 @@ export function install(nodes: readonly string[] = DEFAULT_NODES): Environment {
   }
 
   // scripts/runtimes.mjs asks the registry for each line's newest version and installs it.
-  return detect(nodes, log, false);
+  return detect(nodes, log, "registry");
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
