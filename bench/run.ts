@@ -527,7 +527,10 @@ const PY_BENCH = join(BENCH_DIR, "python", "bench.py");
 const PY_ECHO = join(BENCH_DIR, "python", "echo_server.py");
 const PROFILE_DIR = join(OUT_DIR, "prof");
 
-type Outcome = WorkerResult | { status: "missing"; reason: string };
+type Outcome = WorkerResult | { status: "missing"; reason: string } | { status: "skipped"; reason: string };
+
+/** Quick mode measures these peers on the oldest Node only (they take most of its time). */
+const QUICK_OLDEST_ONLY = new Set(["effect", "effection", "p-queue"]);
 
 interface Spawned {
   stdout: string;
@@ -796,6 +799,8 @@ function outcomeText(outcome: Outcome | null): string {
       return "";
     case "missing":
       return `not installed: ${outcome.reason}`;
+    case "skipped":
+      return outcome.reason;
     case "unavailable":
       return outcome.reason;
     case "cannot":
@@ -1281,7 +1286,9 @@ async function main(): Promise<void> {
   const results = new Map<string, RowResult>();
   for (const table of tables) {
     for (const row of rowsOf(table, opts.nodes)) {
-      results.set(keyOf(table, row, row.runtime), { table, row, samples: [], outcome: null, notes: new Set(), params: null });
+      const skipped = opts.quick && row.runtime !== opts.nodes[0] && QUICK_OLDEST_ONLY.has(row.peer);
+      const outcome: Outcome | null = skipped ? { status: "skipped", reason: "quick: on the oldest Node only" } : null;
+      results.set(keyOf(table, row, row.runtime), { table, row, samples: [], outcome, notes: new Set(), params: null });
     }
   }
   const labels = (table: Table, row: Row) => `${table.id} · ${runtimeLabel(env, row.runtime)} · ${row.label}`;
