@@ -14,7 +14,11 @@ export type WorkloadName =
   | "semaphore"
   | "timers"
   | "timeout"
-  | "explore";
+  | "explore"
+  | "gather"
+  | "taskgroup"
+  | "ascompleted"
+  | "soak";
 
 /** Parameters of one run. Each workload reads the fields it needs. */
 export interface Params {
@@ -32,8 +36,12 @@ export interface Params {
   size?: number;
   /** timers: the largest delay, in milliseconds. */
   maxDelayMs?: number;
-  /** timers: the seed of the delays. */
+  /** timers: the seed of the delays; ascompleted: the seed of each task's number of yields. */
   seed?: number;
+  /** ascompleted: each task yields (`sleep(0)`) a seeded number of times in [0, maxYields). */
+  maxYields?: number;
+  /** soak: tasks created and cancelled together, `n / batch` times. */
+  batch?: number;
 }
 
 /** The outcome of one run: named numbers (the workload says which one is primary). */
@@ -86,6 +94,39 @@ export function timerDelaysMs(n: number, maxDelayMs: number, seed: number): Floa
   const delays = new Float64Array(n);
   for (let i = 0; i < n; i++) delays[i] = random() * maxDelayMs;
   return delays;
+}
+
+/**
+ * The ascompleted workload: how many times task i yields (`sleep(0)`) before it returns, in
+ * [0, maxYields), from the same seeded sequence in every peer, so that tasks complete in an
+ * order unlike the one they were made in.
+ */
+export function completionYields(n: number, maxYields: number, seed: number): Uint8Array {
+  const random = mulberry32(seed);
+  const yields = new Uint8Array(n);
+  for (let i = 0; i < n; i++) yields[i] = Math.floor(random() * maxYields);
+  return yields;
+}
+
+/** The soak workload: `n` rounded to a whole, even number of batches, and the batch size. */
+export function soakBatches(n: number, batch: number): { batches: number; batch: number } {
+  const size = Math.max(1, Math.min(batch, n));
+  const batches = Math.max(2, 2 * Math.round(n / size / 2));
+  return { batches, batch: size };
+}
+
+/** The soak workload's report, from the heap after a full GC at start, middle and end. */
+export function soakMetrics(heap: readonly [number, number, number], cycles: number, busyMs: number): Metrics {
+  const [start, middle, end] = heap;
+  return {
+    growth_bytes: end - start,
+    second_half_bytes: end - middle,
+    heap_start_mb: start / 1e6,
+    heap_middle_mb: middle / 1e6,
+    heap_end_mb: end / 1e6,
+    bytes_per_cycle: (end - middle) / (cycles / 2),
+    us_per_cycle: (busyMs * 1000) / cycles,
+  };
 }
 
 /** Forces a full collection; the worker runs with --expose-gc. */

