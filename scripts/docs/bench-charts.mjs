@@ -54,9 +54,20 @@ export function chartSpec(table) {
   const series = bold.length > 0 ? bold : medians.slice(0, 1);
   const labels = [...Array(series[0]).keys()];
   if (labels.length === 0) return null;
-  const unit = table.header[series[0]].replace(/:?\s*median\b.*$/i, "").trim() || "median";
+  // "µs per task: median"; with several series, what their headers share at the end is the
+  // unit and the rest names each ("Node 22: items/s: median" and "Node 24: …": items/s).
+  const names = series.map((i) => table.header[i].replace(/:?\s*median\b.*$/i, "").trim());
+  const words = names.map((n) => n.split(" "));
+  let shared = 0;
+  if (names.length > 1) {
+    while (shared < Math.min(...words.map((w) => w.length)) - 1 && new Set(words.map((w) => w[w.length - 1 - shared])).size === 1) shared++;
+  }
+  const unit = (names.length === 1 ? names[0] : shared > 0 ? (words[0] ?? []).slice(-shared).join(" ") : "") || "median";
   return {
-    series: series.map((i) => ({ column: i, name: table.header[i].replace(/:?\s*median\b.*$/i, "").trim() })),
+    series: series.map((column, i) => ({
+      column,
+      name: names.length > 1 && shared > 0 ? (words[i] ?? []).slice(0, -shared).join(" ").replace(/:$/, "") : names[i],
+    })),
     group: labels.length >= 2 ? labels[0] : null,
     label: labels.length >= 2 ? labels.slice(1) : labels,
     unit,
