@@ -146,7 +146,8 @@ describe("the documentation site", { timeout: 300_000 }, () => {
     /** Opens `path` (relative to the site) and waits until TypeDoc's script has shown the page. */
     async function open(path: string): Promise<void> {
       await page.goto(base + path, { waitUntil: "load", timeout: 30_000 });
-      await page.waitForFunction(() => document.body.style.display !== "none" && document.querySelector("#tsd-nav-container li a") !== null, {
+      // (The page's code is a string: the tests are compiled without the DOM's types.)
+      await page.waitForFunction('document.body.style.display !== "none" && document.querySelector("#tsd-nav-container li a") !== null', {
         timeout: 15_000,
       });
     }
@@ -184,7 +185,7 @@ describe("the documentation site", { timeout: 300_000 }, () => {
       await page.waitForSelector("#tsd-search-input", { visible: true, timeout: 5_000 });
       await page.type("#tsd-search-input", "createTask");
       await page.waitForFunction(
-        () => [...document.querySelectorAll("#tsd-search-results li a")].some((a) => (a.textContent ?? "").includes("createTask")),
+        '[...document.querySelectorAll("#tsd-search-results li a")].some((a) => a.textContent.includes("createTask"))',
         { timeout: 10_000 },
       );
       const results = await page.$$eval("#tsd-search-results li a", (a) => a.map((e) => ({ text: (e.textContent ?? "").trim(), href: e.getAttribute("href") })));
@@ -260,7 +261,7 @@ describe("the documentation site", { timeout: 300_000 }, () => {
         assert.ok(chart.tableAfter, `chart ${i + 1}: its table does not follow it`);
       }
       // asyncio-ts's bars are drawn in the accent colour.
-      const fill = await page.$eval("figure.bench-chart rect.bar[fill='#2563eb']", (r) => getComputedStyle(r).fill);
+      const fill = await page.evaluate(`getComputedStyle(document.querySelector("figure.bench-chart rect.bar[fill='#2563eb']")).fill`);
       assert.equal(fill, "rgb(37, 99, 235)");
       await screenshot("benchmarks");
       // The first chart alone, as a reader sees it.
