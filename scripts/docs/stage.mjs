@@ -151,20 +151,41 @@ function relativeTo(from, to) {
   return relative(dirname(from), to).split("\\").join("/") || basename(to);
 }
 
+/** The first sentence of the comment that opens a file (a doc comment or `//` lines), or "". */
+function firstSentence(source) {
+  const lines = source.split("\n").filter((l, i) => !(i === 0 && l.startsWith("#!")));
+  const block = /^\/\*\*?([\s\S]*?)\*\//.exec(lines.join("\n"));
+  let text = "";
+  if (block !== null) text = block[1].split("\n").map((l) => l.replace(/^\s*\*\s?/, "")).join("\n");
+  else for (const line of lines) {
+    if (!line.startsWith("//")) break;
+    text += `${line.replace(/^\/\/\s?/, "")}\n`;
+  }
+  const paragraph = (text.trim().split(/\n\s*\n/)[0] ?? "").replace(/\s*\n\s*/g, " ");
+  const sentence = /^(.*?[.!?])(?:\s|$)/.exec(paragraph);
+  return sentence === null ? paragraph : sentence[1];
+}
+
 /** The examples page: examples/README.md, then the source of every file of examples/, then the other linked files. */
 function examplesPage(root, others) {
   const readme = readFileSync(join(root, "examples/README.md"), "utf8");
   const files = readdirSync(join(root, "examples")).filter((f) => f !== "README.md" && /\.(ts|mjs|js)$/.test(f)).sort();
-  const programs = files.filter((f) => !f.startsWith("_") && f !== "demo.ts");
+  // The programs in the order of examples/README.md's table (the cheat sheet's), then the rest.
+  const listed = [...readme.matchAll(/\]\(([\w.-]+\.ts)\)/g)].map((m) => m[1]);
+  const rank = (f) => (listed.includes(f) ? listed.indexOf(f) : listed.length);
+  const programs = files.filter((f) => !f.startsWith("_") && f !== "demo.ts").sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const helpers = files.filter((f) => f.startsWith("_") || f === "demo.ts");
   // In examples/README.md the links name files beside it: on this page they are headings.
   const body = readme
     .replace(/^# .*\n/, "")
     .replace(/\]\(([\w.-]+\.(?:ts|mjs|js))\)/g, (_all, f) => `](#${githubSlug(f)})`);
+  // Its introduction and table first, the programs, then its other sections (for contributors).
+  const split = body.search(/^## /m);
+  const [intro, rest] = split < 0 ? [body, ""] : [body.slice(0, split), body.slice(split)];
   const section = (file) => {
     const source = readFileSync(join(root, file), "utf8");
-    const lead = /^\/\*\*\s*\n?\s*\*?\s*([\s\S]*?)(?:\.\s|\n\s*\*\s*\n)/.exec(source);
-    const summary = lead === null ? "" : `${lead[1].replace(/\n\s*\*\s*/g, " ").trim().replace(/\.?$/, ".")}\n\n`;
+    const lead = firstSentence(source);
+    const summary = lead === "" ? "" : `${lead}\n\n`;
     const shown = source
       .replace(/"\.\.\/src\/index\.js"/g, '"asyncio-ts"')
       .replace(/"\.\.\/src\/testing\.js"/g, '"asyncio-ts/testing"')
@@ -183,12 +204,14 @@ function examplesPage(root, others) {
     "they import `\"asyncio-ts\"` where the files import `\"../src/index.js\"` (so that they run on a",
     "fresh clone without a build). `npm run examples` runs each one and checks what it prints",
     "against the block at its end.\n",
-    body.trim(),
+    intro.trim(),
     "\n## The programs\n",
     ...programs.map((f) => section(`examples/${f}`)),
     "## Helpers\n",
     "Files the programs use (a worker, a slow job), and the runner behind `npm run demo`.\n",
     ...helpers.map((f) => section(`examples/${f}`)),
+    rest.trim(),
+    "",
     ...(others.length === 0 ? [] : [
       "## Other files the guides link to\n",
       ...others.map(otherSection),
