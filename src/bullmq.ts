@@ -5,7 +5,7 @@
  * peer dependencies of asyncio-ts: the core package has no runtime dependency); importing this
  * entry point without them throws an error that says what to install.
  *
- * @module
+ * @module asyncio-ts/bullmq
  */
 export { BullMQExecutor, type BullMQExecutorOptions } from "./bullmq/executor.js";
 export type { BullMQJobOptions, KeepJobsOption, RedisConnection } from "./bullmq/options.js";

@@ -133,6 +133,7 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]>, Frame 
     return this.#vars.entries();
   }
 
+  /** The same as {@link Context.entries}: `for (const [variable, value] of context)`. */
   [Symbol.iterator](): IterableIterator<[ContextVar<unknown>, unknown]> {
     return this.#vars.entries();
   }

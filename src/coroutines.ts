@@ -19,6 +19,7 @@ import { RuntimeError } from "./errors.js";
 import { inspectCustom } from "./internal/inspect.js";
 import { checkFunction } from "./internal/validate.js";
 
+/** @inline */
 type CoroutineState = "created" | "running" | "closed";
 
 const COROUTINE_BRAND = Symbol.for("asyncio-ts.coroutine");

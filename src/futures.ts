@@ -33,7 +33,9 @@ export type FutureState = "pending" | "finished" | "cancelled";
 
 /** What `then` returns: a thenable with `catch` and `finally`, as a promise has. */
 export interface Chained<T> extends PromiseLike<T> {
+  /** As `Promise.prototype.catch`: `onrejected` runs on a rejection. */
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R>;
+  /** As `Promise.prototype.finally`: `onfinally` runs either way. */
   finally(onfinally?: (() => void) | null): Promise<T>;
 }
 
@@ -427,6 +429,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   get _cancelMessage(): string | undefined {
     return this._state === "finished" ? undefined : (this._result as string | undefined);
   }
+  /** @internal */
   set _cancelMessage(msg: string | undefined) {
     (this as Future<unknown>)._result = msg;
   }

@@ -4,7 +4,7 @@
  * Everything asyncio exports from `asyncio` is exported here, loop-level names included.
  * Test helpers (virtual clock) live in `asyncio-ts/testing`.
  *
- * @module
+ * @module asyncio-ts
  */
 
 // Errors

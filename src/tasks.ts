@@ -205,6 +205,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   get _started(): boolean {
     return (this._flags & STARTED) !== 0;
   }
+  /** @internal */
   set _started(on: boolean) {
     this._flags = on ? this._flags | STARTED : this._flags & ~STARTED;
   }
@@ -213,6 +214,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   get _mustCancel(): boolean {
     return (this._flags & MUST_CANCEL) !== 0;
   }
+  /** @internal */
   set _mustCancel(on: boolean) {
     this._flags = on ? this._flags | MUST_CANCEL : this._flags & ~MUST_CANCEL;
   }
@@ -221,6 +223,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   get _cancelDelivered(): boolean {
     return (this._flags & CANCEL_DELIVERED) !== 0;
   }
+  /** @internal */
   set _cancelDelivered(on: boolean) {
     this._flags = on ? this._flags | CANCEL_DELIVERED : this._flags & ~CANCEL_DELIVERED;
   }
@@ -229,6 +232,7 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   get _cancelRequested(): boolean {
     return (this._flags & CANCEL_REQUESTED) !== 0;
   }
+  /** @internal */
   set _cancelRequested(on: boolean) {
     this._flags = on ? this._flags | CANCEL_REQUESTED : this._flags & ~CANCEL_REQUESTED;
   }

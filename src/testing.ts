@@ -19,7 +19,7 @@
  * iteration in seeded orders (`testing/explore-*.ts`); `withTestLoop` and `runBriefly` fit it
  * into test runners (`testing/helpers.ts`).
  *
- * @module
+ * @module asyncio-ts/testing
  */
 import { _asOwnWork, _blockedReport, _realWorkPending, _watchOutsideWork } from "./debug/blocked.js";
 import { _checkTrace } from "./debug/tracing.js";

@@ -1,7 +1,7 @@
-// The code blocks of README.md and docs/*.md cannot rot: every ```ts block is type-checked (all
-// of them in one TypeScript program), every whole program is run and its output compared with
-// the `// prints:` lines it ends with, an excerpt of an example file must still be in that file,
-// and every relative link (and its #anchor) resolves. The complete `@example`s of the doc
+// The code blocks of README.md, docs/*.md and docs/site/*.md cannot rot: every ```ts block is
+// type-checked (all of them in one TypeScript program), every whole program is run and its
+// output compared with the `// prints:` lines it ends with, an excerpt of an example file must
+// still be in that file, and every relative link (and its #anchor) resolves. The complete `@example`s of the doc
 // comments in src/ are type-checked too. docs/README.md ("Code blocks") states the conventions.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -13,13 +13,14 @@ import { after, describe, it } from "node:test";
 import ts from "typescript";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const DOCS = [
-  "README.md",
-  ...readdirSync(join(ROOT, "docs"))
+/** The Markdown files of a folder of the repository, sorted. */
+const markdownIn = (dir: string): string[] =>
+  readdirSync(join(ROOT, dir))
     .filter((f) => f.endsWith(".md"))
     .sort()
-    .map((f) => `docs/${f}`),
-];
+    .map((f) => `${dir}/${f}`);
+// docs/site/: the pages of the documentation site only (its landing page).
+const DOCS = ["README.md", ...markdownIn("docs"), ...markdownIn("docs/site")];
 
 // ---------------------------------------------------------------- the blocks and their markers
 

@@ -20,7 +20,12 @@ export interface BullMQJobOptions {
   /** Tries of the job in all, the first included; default 1. A cancelled job is never retried. */
   attempts?: number;
   /** The wait between tries, in seconds: `{ type: "fixed" | "exponential", delay }`. */
-  backoff?: { type: "fixed" | "exponential"; delay: number };
+  backoff?: {
+    /** `"fixed"`: `delay` before each retry; `"exponential"`: `delay`, then twice as long each time. */
+    type: "fixed" | "exponential";
+    /** Seconds. */
+    delay: number;
+  };
   /** BullMQ priority: 1 is the highest, larger numbers wait longer; default none (before all prioritized jobs). */
   priority?: number;
   /** Seconds before the job may start; default 0. */

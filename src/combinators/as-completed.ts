@@ -44,7 +44,10 @@ const AS_COMPLETED_KEYS = ["timeout"] as const satisfies readonly (keyof AsCompl
  * depending on which loop over the same type was checked first. Only a value whose type is not
  * thenable comes out of `for await` as itself. The object keeps its `then` at run time.
  */
-export type AsCompletedItem<A> = WaitItem<A> & { readonly then: never };
+export type AsCompletedItem<A> = WaitItem<A> & {
+  /** Hidden from the type (see above); still there at run time. */
+  readonly then: never;
+};
 
 /**
  * What `asCompleted` returns. Iterate it synchronously for lazy coroutines that resolve to

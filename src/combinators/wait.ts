@@ -37,7 +37,9 @@ export type WaitItem<A> = A extends Thunk<infer T>
 
 /** The two sets `wait` resolves to. */
 export interface WaitResult<A> {
+  /** The awaitables that completed (or the tasks made for thunks and coroutines). */
   done: Set<WaitItem<A>>;
+  /** The others, still running: `wait` does not cancel them. */
   pending: Set<WaitItem<A>>;
 }
 

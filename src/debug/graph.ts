@@ -94,7 +94,10 @@ export interface CallGraphOptions {
 /** Options of {@link printCallGraph}. */
 export interface PrintCallGraphOptions extends CallGraphOptions {
   /** Where to write; anything with `write(s)`; default `process.stdout`. */
-  file?: { write(s: string): unknown };
+  file?: {
+    /** Called with the text to write. */
+    write(s: string): unknown;
+  };
 }
 
 const GRAPH_KEYS = ["depth", "limit"] as const satisfies readonly (keyof CallGraphOptions)[];

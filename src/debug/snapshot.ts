@@ -16,8 +16,11 @@ import { _awaitersOf, _groupOf, _suspendedStack } from "./graph.js";
 
 /** One task in a {@link TasksSnapshot}. */
 export interface TaskSnapshot {
+  /** A number unique to the task in this process (the `N` of the default name `Task-N`). */
   id: number;
+  /** The task's name (`task.getName()`). */
   name: string;
+  /** Whether the task is still running, finished, or ended cancelled. */
   state: "pending" | "finished" | "cancelled";
   /** The task whose code took the snapshot. */
   current: boolean;
@@ -30,7 +33,12 @@ export interface TaskSnapshot {
   /** The id of the task whose code created it, or `null`. */
   parent: number | null;
   /** Its task group while it runs in one. */
-  group: { id: number; repr: string } | null;
+  group: {
+    /** A number unique to the group in this process. */
+    id: number;
+    /** How the group prints (`<TaskGroup tasks=3>`). */
+    repr: string;
+  } | null;
   /** Where it was created (debug mode), or `null`. */
   createdAt: string | null;
   /** Best-effort frames, innermost first (debug mode: where it suspended); may be empty. */
@@ -41,20 +49,27 @@ export interface TaskSnapshot {
 
 /** One loop in a {@link TasksSnapshot}. */
 export interface LoopSnapshot {
+  /** A number unique to the loop in this process. */
   id: number;
+  /** Whether the loop is running (`loop.isRunning()`). */
   running: boolean;
+  /** Whether the loop is closed (`loop.isClosed()`). */
   closed: boolean;
+  /** Whether the loop is in debug mode (`loop.getDebug()`). */
   debug: boolean;
   /** The loop's clock, in seconds. */
   time: number;
+  /** The loop's live tasks. */
   tasks: TaskSnapshot[];
 }
 
 /** Every live task of every loop of the process. */
 export interface TasksSnapshot {
+  /** The process's id. */
   pid: number;
   /** The library's version. */
   version: string;
+  /** Every loop of the process that runs or has tasks. */
   loops: LoopSnapshot[];
 }
 

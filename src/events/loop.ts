@@ -65,11 +65,15 @@ export function _setBlockedReporter(fn: (loop: EventLoop) => string): void {
 
 /** What an exception handler is told: a message and, as they apply, the objects involved. */
 export interface ExceptionContext {
+  /** What happened, in a sentence: "Exception in event loop callback". */
   message: string;
+  /** The error, when there is one. */
   exception?: unknown;
   /** The future involved; a description string in a "never retrieved" report. */
   future?: Future<unknown> | string;
+  /** The task involved. */
   task?: Task<unknown>;
+  /** The callback's handle, for an error thrown by a loop callback. */
   handle?: Handle;
   [key: string]: unknown;
 }
@@ -1045,6 +1049,7 @@ export class EventLoop implements ClockHost {
     return this.#stallReportDelay;
   }
 
+  /** Sets the delay; a RangeError unless `seconds` is a number >= 0 or `null`. */
   set stallReportDelay(seconds: number | null) {
     if (seconds !== null && (typeof seconds !== "number" || !(seconds >= 0))) {
       throw new RangeError(`\`stallReportDelay\` must be a number of seconds >= 0 or null, got ${describe(seconds)}`);

@@ -26,8 +26,11 @@ import type { EventLoop } from "./loop.js";
  * frame of its body; `Context.run()` makes small ones.
  */
 export interface Frame {
+  /** @internal The task, or `null` outside any task. */
   readonly _frameTask: Task<unknown> | null;
+  /** @internal The context variables' values. */
   readonly _context: Context;
+  /** @internal The innermost cancel scope, or `null`. */
   readonly _scope: CancelScope | null;
 }
 

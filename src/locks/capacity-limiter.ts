@@ -99,6 +99,7 @@ export class CapacityLimiter extends Acquirable {
     return this.#total;
   }
 
+  /** Sets the number of tokens: raising it lets waiting tasks in at once; lowering it takes none back. */
   set totalTokens(value: number) {
     this.#total = checkTokens("totalTokens", value);
     this.#wakeWaiters();

@@ -57,7 +57,11 @@ export interface StreamReaderOptions {
   loop?: EventLoop | null;
 }
 
-/** What a reader needs of its transport: pausing and resuming reading. */
+/**
+ * What a reader needs of its transport: pausing and resuming reading.
+ *
+ * @inline
+ */
 type ReadControl = { pauseReading(): void; resumeReading(): void };
 
 const EMPTY = Buffer.alloc(0);

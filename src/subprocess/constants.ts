@@ -44,7 +44,18 @@ export const DEVNULL = "ignore";
  *   `fs.promises.FileHandle`), or a Node stream that has one (a `net.Socket`, an open
  *   `fs.WriteStream`): the child gets a duplicate of it.
  */
-export type StdioOption = typeof PIPE | typeof DEVNULL | "inherit" | null | undefined | number | Stream | { readonly fd: number };
+export type StdioOption =
+  | typeof PIPE
+  | typeof DEVNULL
+  | "inherit"
+  | null
+  | undefined
+  | number
+  | Stream
+  | {
+      /** A file descriptor open in this process. */
+      readonly fd: number;
+    };
 
 /** Where a child's stderr goes: a {@link StdioOption}, or {@link STDOUT} (with its stdout). */
 export type StderrOption = StdioOption | typeof STDOUT;

@@ -22,6 +22,8 @@ export interface ModuleFunctionInfo {
  * `loop.runInExecutor` or `ThreadPoolExecutor.submit`: each worker imports the module once and
  * calls the export. Typed as `F`, so arguments and result are checked. Calling it in the main
  * thread throws a `TypeError`: it only names the function.
+ *
+ * @typeParam F the type of the exported function (`typeof Work.compress`).
  */
 export type ModuleFunction<F extends (...args: never[]) => unknown> = F & ModuleFunctionInfo;
 
@@ -52,6 +54,8 @@ function toModuleUrl(module: unknown): string {
  * worker on Node 20 does not get the loader: point at JavaScript (`.js`/`.mjs`), e.g. the
  * compiled file.
  *
+ * @typeParam F the type of the exported function (`typeof Work.compress`): what the stand-in
+ * is typed as; default a function of unknown arguments and result.
  * @param name the export's name; default `"default"`.
  * @throws {TypeError} when `module` is not a URL or absolute path, or `name` is empty.
  *

@@ -11,6 +11,7 @@ import { formatRepr, inspectCustom } from "../internal/inspect.js";
 /** An address as the networking API reports it: `[host, port]`, or a path for Unix sockets. */
 export type SocketAddress = [host: string, port: number] | string;
 
+/** @inline */
 type NodeSocket = NetSocket | NetServer | DgramSocket;
 
 /** @internal An address from Node's `address()` shapes, in our form. */
