@@ -47,7 +47,10 @@ const FRAMES_STAY_PUT = ((): boolean => {
   const probe = new AsyncLocalStorage<number>();
   const resource = new AsyncResource("asyncio-ts.probe", { requireManualDestroy: true });
   resource.runInAsyncScope(() => probe.enterWith(1));
-  return resource.runInAsyncScope(() => probe.getStore()) === undefined;
+  const staysPut = resource.runInAsyncScope(() => probe.getStore()) === undefined;
+  // Older Nodes propagate every enabled storage to every promise made (a property each).
+  probe.disable();
+  return staysPut;
 })();
 
 /**
