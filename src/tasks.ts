@@ -799,9 +799,18 @@ const ENSURE_FUTURE_KEYS = ["loop"] as const;
  */
 export function ensureFuture<T>(aw: Awaitable<T>, options?: { loop?: EventLoop }): Future<T> {
   if (options !== undefined) checkOptions("ensureFuture()", options, ENSURE_FUTURE_KEYS);
+  const loop = options?.loop;
+  if (isFuture(aw) && loop === undefined) return aw as Future<T>;
+  return _ensureFutureOn(aw, loop ?? getRunningLoop());
+}
+
+/**
+ * @internal `ensureFuture(aw, { loop })` for the library's combinators, without an options
+ * object to make and check per child.
+ */
+export function _ensureFutureOn<T>(aw: Awaitable<T>, loop: EventLoop): Future<T> {
   if (isFuture(aw)) {
-    const loop = options?.loop;
-    if (loop !== undefined && aw._loop !== loop) {
+    if (aw._loop !== loop) {
       throw new RangeError(
         "The future belongs to a different loop than the one specified as the loop argument",
       );
@@ -813,10 +822,9 @@ export function ensureFuture<T>(aw: Awaitable<T>, options?: { loop?: EventLoop }
       `An asyncio.Future, a coroutine or an awaitable is required, got ${describe(aw)}`,
     );
   }
-  const loop = options?.loop ?? getRunningLoop();
   if (typeof aw === "function" || isCoroutine(aw)) return loop.createTask(aw as Awaitable<T>);
   warnWrappedPromise(loop, "ensureFuture");
-  return _wrapThenable(aw, loop);
+  return _wrapThenable(aw as PromiseLike<T>, loop);
 }
 
 /** @internal `sleep(delay)` with `delay > 0`: a future that is its own timer. */

@@ -21,7 +21,7 @@ import { type Future, Waiter, isFuture } from "../futures.js";
 import { Deque } from "../internal/deque.js";
 import { checkAwaitable, checkOptionalDelay, checkOptions, describe } from "../internal/validate.js";
 import { WaiterQueue } from "../internal/waiters.js";
-import { type Awaitable, type AwaitableResult, ensureFuture } from "../tasks.js";
+import { type Awaitable, type AwaitableResult, _ensureFutureOn } from "../tasks.js";
 import type { WaitItem } from "./wait.js";
 
 /** Options of {@link asCompleted}. */
@@ -88,7 +88,7 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
       return (await next()).future.result();
     });
     for (const aw of aws) {
-      const fut = ensureFuture(aw as Awaitable<unknown>, { loop });
+      const fut = _ensureFutureOn(aw as Awaitable<unknown>, loop);
       this.#keys.set(fut, typeof aw === "function" || isCoroutine(aw) ? fut : aw);
       this.#todo.add(fut);
     }

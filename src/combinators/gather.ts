@@ -5,7 +5,7 @@ import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
 import { Future, isFuture } from "../futures.js";
 import { checkAwaitable, checkOptions, describe, isThenable } from "../internal/validate.js";
-import { type Awaitable, type AwaitableResult, ensureFuture } from "../tasks.js";
+import { type Awaitable, type AwaitableResult, _ensureFutureOn } from "../tasks.js";
 
 /** Options of {@link gather}. */
 export interface GatherOptions {
@@ -240,7 +240,8 @@ function gatherList(args: unknown[], returnExceptions: boolean): GatheringFuture
         children[i] = known;
         continue;
       }
-      fut = ensureFuture(arg as Awaitable<unknown>, loop === undefined ? undefined : { loop });
+      loop ??= getRunningLoop();
+      fut = _ensureFutureOn(arg as Awaitable<unknown>, loop);
       made.set(arg, fut);
     }
     loop ??= fut._loop;

@@ -19,7 +19,7 @@ import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
 import { Future, isFuture } from "../futures.js";
 import { checkAwaitable, describe } from "../internal/validate.js";
-import { type Awaitable, type AwaitableResult, ensureFuture } from "../tasks.js";
+import { type Awaitable, type AwaitableResult, _ensureFutureOn } from "../tasks.js";
 
 type Mode = "race" | "any";
 
@@ -169,7 +169,7 @@ function startRace(mode: Mode, args: readonly unknown[]): RaceFuture<unknown> {
     for (const arg of args) {
       let fut = made.get(arg);
       if (fut === undefined) {
-        fut = ensureFuture(arg as Awaitable<unknown>, { loop });
+        fut = _ensureFutureOn(arg as Awaitable<unknown>, loop);
         made.set(arg, fut);
         // Made here (a task for a thunk or coroutine, a future following a promise), or an
         // operation made for one awaiter: the race may cancel it.

@@ -6,7 +6,7 @@ import type { TimerHandle } from "../events/handles.js";
 import { getRunningLoop } from "../events/running.js";
 import { Future, isFuture } from "../futures.js";
 import { checkAwaitable, checkOptionalDelay, checkOptions, describe } from "../internal/validate.js";
-import { type Awaitable, type Task, type Thunk, ensureFuture } from "../tasks.js";
+import { type Awaitable, type Task, type Thunk, _ensureFutureOn } from "../tasks.js";
 
 /** `wait` returns when any awaitable finishes or is cancelled. */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
@@ -81,7 +81,7 @@ export function wait<A extends Awaitable<unknown>>(
   const entries = new Map<unknown, Future<unknown>>();
   inputs.forEach((aw, i) => checkAwaitable(`wait(): element ${i} of \`aws\``, aw));
   for (const aw of inputs) {
-    const fut = ensureFuture(aw, { loop });
+    const fut = _ensureFutureOn(aw, loop);
     // The sets hold what was passed in; a thunk or coroutine is represented by its task.
     entries.set(typeof aw === "function" || isCoroutine(aw) ? fut : aw, fut);
   }
