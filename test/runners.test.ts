@@ -12,9 +12,11 @@ import {
   EventLoop,
   type ExceptionContext,
   KeyboardInterrupt,
+  Future,
   Runner,
   RuntimeError,
   SignalInterrupt,
+  type Task,
   allTasks,
   copyContext,
   createTask,
@@ -111,6 +113,18 @@ describe("run()", () => {
     assert.equal(result, 123);
     assert.equal(leftover.done(), true);
     assert.equal(leftover.cancelled(), true);
+  });
+
+  it("cancels a few hundred thousand left-over tasks (no spread of them onto the stack)", async () => {
+    // 200k arguments spread into one call overflow Node's default stack: the shutdown must not.
+    const n = 200_000;
+    const tasks: Task<unknown>[] = [];
+    await run(async () => {
+      const never = new Future();
+      for (let i = 0; i < n; i++) tasks.push(createTask(() => never));
+    });
+    assert.equal(tasks.length, n);
+    assert.equal(tasks.every((task) => task.cancelled()), true);
   });
 
   it("reports the errors of left-over tasks to the exception handler", async () => {
