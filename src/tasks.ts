@@ -74,6 +74,13 @@ const STARTED = 1;
 const MUST_CANCEL = 2;
 const CANCEL_DELIVERED = 4;
 const CANCEL_REQUESTED = 8;
+/** Set once the task's `AbortController` exists (in `abortControllers`). */
+const HAS_ABORT = 16;
+const FLAG_BITS = 31;
+const COUNT_SHIFT = 5;
+
+/** The controllers behind `task.signal`: most tasks never ask for one. */
+const abortControllers = new WeakMap<Task<unknown>, AbortController>();
 
 /** The tasks whose repr is being made now (a repr shows what the task awaits, recursively). */
 const inRepr: Task<unknown>[] = [];
@@ -135,16 +142,15 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
    */
   readonly _parentId: number;
   /**
-   * @internal Four flags in one small integer (a field each cost 8 bytes per task): see the
-   * accessors `_started`, `_mustCancel`, `_cancelDelivered` and `_cancelRequested`.
+   * @internal Four flags and a count in one small integer (a field each cost 8 bytes per
+   * task): see the accessors `_started`, `_mustCancel`, `_cancelDelivered`,
+   * `_cancelRequested` (the low four bits) and `_numCancelsRequested` (the bits above).
    */
   _flags = 0;
-  /** @internal */ _numCancelsRequested = 0;
   /** @internal The await this task is suspended at (usually the only one). */
   _waitRecord: AwaitRecord | null = null;
   /** @internal More awaits at once (`Promise.all`, concurrent branches), or `null`. */
   _waitRecords: AwaitRecord[] | null = null;
-  /** @internal */ _abort: AbortController | null = null;
   /** @internal Links of the loop's list of live tasks. */
   _prevTask: Task<unknown> | null = null;
   /** @internal */ _nextTask: Task<unknown> | null = null;
@@ -208,6 +214,20 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /** @internal */
   set _started(on: boolean) {
     this._flags = on ? this._flags | STARTED : this._flags & ~STARTED;
+  }
+
+  /** @internal `cancel()` calls minus `uncancel()` calls (what `cancelling()` returns). */
+  get _numCancelsRequested(): number {
+    return this._flags >>> COUNT_SHIFT;
+  }
+  /** @internal */
+  set _numCancelsRequested(count: number) {
+    this._flags = (this._flags & FLAG_BITS) | (count << COUNT_SHIFT);
+  }
+
+  /** @internal The controller behind `task.signal`, made when the signal is first asked for. */
+  get _abort(): AbortController | null {
+    return this._flags & HAS_ABORT ? (abortControllers.get(this as Task<unknown>) ?? null) : null;
   }
 
   /** @internal A cancel waits to be delivered at the task's next library await. */
@@ -499,7 +519,8 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     }
     if (controller === null) {
       controller = new AbortController();
-      this._abort = controller;
+      abortControllers.set(this as Task<unknown>, controller);
+      this._flags |= HAS_ABORT;
       if (this._state === "cancelled" || (this._state === "pending" && this._cancelRequested)) {
         controller.abort(new CancelledError(this._cancelMessage ?? ""));
       }
