@@ -790,11 +790,33 @@ export class EventLoop implements ClockHost {
     }
   }
 
-  /** @internal Removes a cancelled timer entry (O(log n)). */
+  /**
+   * @internal Removes a cancelled timer entry (O(log n)). The clock stays armed for a moment
+   * when no timer is left: the iteration's end disarms it (or re-arms it for a timer added
+   * meanwhile), or, outside an iteration, a check once the microtasks have run. So a timeout
+   * scope opened and closed over and over within one step does not make and clear a Node timer
+   * each time; an idle loop still holds no timer (the process can exit).
+   */
   _removeTimer(entry: TimerEntry): void {
     this.#timers.remove(entry);
-    if (this.#timers.size === 0) this.#clock.disarm();
+    if (this.#timers.size === 0 && !this.#inIteration && !this.#iterationScheduled && !this.#disarmQueued) {
+      // Outside an iteration (a task's step after the iteration's last item, a Node callback):
+      // disarm once the microtasks of this moment have run, if no timer came back meanwhile.
+      this.#disarmQueued = true;
+      void RESOLVED.then(this.#queueDisarm);
+    }
   }
+
+  #disarmQueued = false;
+
+  #queueDisarm = (): void => {
+    process.nextTick(this.#disarmIfNoTimers);
+  };
+
+  #disarmIfNoTimers = (): void => {
+    this.#disarmQueued = false;
+    if (this.#timers.size === 0 && !this.#inIteration && !this.#iterationScheduled) this.#clock.disarm();
+  };
 
   /** @internal The clock's wake-up: run an iteration unless one is already on its way. */
   _onTimer(): void {
@@ -1023,6 +1045,7 @@ export class EventLoop implements ClockHost {
     }
     const top = this.#timers.peek();
     if (top !== undefined) this.#clock.arm(top._when, this);
+    else this.#clock.disarm();
     if (this.#idleWaiters.length > 0) this.#scheduleIdleCheck();
     else if (top === undefined && this._taskCount > 0) {
       // Tasks wait and nothing in the loop will wake them: something outside must, or they

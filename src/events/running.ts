@@ -81,6 +81,21 @@ function enterAndRun(task: Task<unknown>, fn: (task: Task<unknown>) => void): vo
 }
 
 /**
+ * @internal `frameStorage.run(frame, fn, a, b)` with one frame made, not two, where frames stay
+ * put (see `_runInOwnFrame`): a resource made here keeps the caller's frame to return to.
+ */
+export function _runInFrame<A, B, R>(frame: Frame, fn: (a: A, b: B) => R, a: A, b: B): R {
+  if (!FRAMES_STAY_PUT) return frameStorage.run(frame, fn, a, b);
+  const resource = new AsyncResource("asyncio-ts.scope", { requireManualDestroy: true });
+  return resource.runInAsyncScope(enterAndCall, null, frame, fn, a, b) as R;
+}
+
+function enterAndCall<A, B, R>(frame: Frame, fn: (a: A, b: B) => R, a: A, b: B): R {
+  frameStorage.enterWith(frame);
+  return fn(a, b);
+}
+
+/**
  * @internal Runs `fn` outside any frame (loop callbacks run so). Not `frameStorage.exit()`:
  * on Node 20 that disables and re-enables the promise hooks on every call.
  */

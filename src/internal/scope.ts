@@ -23,7 +23,7 @@
  */
 import type { Context } from "../context.js";
 import { CancelledError } from "../errors.js";
-import { type Frame, frameStorage } from "../events/running.js";
+import { type Frame, _runInFrame, frameStorage } from "../events/running.js";
 import type { Task } from "../tasks.js";
 
 /** @internal A region of one task's code that can be cancelled on its own (see the module comment). */
@@ -145,5 +145,5 @@ export function runInScope<O extends { _enter(): CancelScope }, B, R>(
   } catch (error) {
     return Promise.reject(error);
   }
-  return frameStorage.run(scope, run, owner, body);
+  return _runInFrame(scope, run, owner, body);
 }

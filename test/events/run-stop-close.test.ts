@@ -338,6 +338,18 @@ describe("the loop on Node's loop (child processes, real time)", () => {
     assert.equal(child.status, 0, child.stderr);
   });
 
+  it("a timer cancelled outside an iteration leaves nothing armed: the process exits", () => {
+    const child = runScenario("timer-cancelled-outside");
+    assert.deepEqual(child.stdout, ["exit within 5 s: true"]);
+    assert.equal(child.status, 0, child.stderr);
+  });
+
+  it("timeout scopes closed in a task's last step leave nothing armed: the process exits", () => {
+    const child = runScenario("scopes-in-last-step");
+    assert.deepEqual(child.stdout, ["scopes done: 499500", "exit within 5 s: true"]);
+    assert.equal(child.status, 0, child.stderr);
+  });
+
   it("a pending timer keeps the process alive until it fires", () => {
     const child = runScenario("pending-timer");
     assert.deepEqual(child.stdout, ["timer fired after at least 150 ms: true", "runForever resolved"]);
