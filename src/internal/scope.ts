@@ -44,6 +44,8 @@ export class CancelScope implements Frame {
    * that `currentEffectiveDeadline()` can read the deadlines that enclose the calling code.
    */
   _deadline = Infinity;
+  /** What opened the scope (a `Timeout`), for code that runs in the scope's frame. */
+  _owner: object | null = null;
   #controller: AbortController | null = null;
   #signal: AbortSignal | null = null;
 
