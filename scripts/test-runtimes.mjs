@@ -202,7 +202,7 @@ async function runEach(id, found, files, scratch) {
       const report = join(scratch, `${id}-${lane}-${index}.xml`);
       const args =
         kind === "bun"
-          ? ["test", `--timeout=${BUN_TEST_TIMEOUT_MS}`, "--reporter=junit", `--reporter-outfile=${report}`, `./${file}`]
+          ? ["test", "--preload", "./test/support/bun-preload.ts", `--timeout=${BUN_TEST_TIMEOUT_MS}`, "--reporter=junit", `--reporter-outfile=${report}`, `./${file}`]
           : ["test", "-A", "--no-check", "--v8-flags=--expose-gc", `--junit-path=${report}`, file];
       const started = Date.now();
       const { code, output, timedOut } = await run(found.bin, args, { env, timeoutMs: FILE_TIMEOUT_MS });

@@ -31,16 +31,11 @@ export function captureExceptions(loop: EventLoop): ExceptionContext[] {
   return seen;
 }
 
-/**
- * The `--expose-gc` collector (the test scripts always pass the flag; Deno takes it as
- * `--v8-flags=--expose-gc`), or Bun's own `Bun.gc(true)`: `bun test` has no such flag.
- */
+/** The `--expose-gc` collector; the test scripts always pass the flag. */
 export function gc(): void {
   const collect = (globalThis as { gc?: () => void }).gc;
-  if (collect !== undefined) return collect();
-  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
-  if (bun === undefined) throw new Error("run the tests with --expose-gc");
-  bun.gc(true);
+  if (collect === undefined) throw new Error("run the tests with --expose-gc");
+  collect();
 }
 
 /**
