@@ -29,7 +29,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { URL, fileURLToPath } from "node:url";
 import { RUNTIMES, SUPPORTED_NODES, ensureRuntime } from "./runtimes.mjs";
 import { testFiles } from "./test-files.mjs";
 
