@@ -19,6 +19,10 @@ import {
   sleep,
 } from "../../src/index.js";
 
+/** Why the tests of a child's stdin write buffer are skipped on Bun. */
+export const BUN_STDIN =
+  "Bun's child-process stdin reports no buffered bytes (`writableLength` stays 0 while `write()` returns false), so the pipe's write buffer, its flow control and the EPIPE `drain()` would wait for are not seen";
+
 /** The Node binary running the tests: the child program of every test. */
 export const NODE = process.execPath;
 
