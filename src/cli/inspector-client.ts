@@ -163,7 +163,20 @@ function procStatus(pid: number): ProcStatus | null {
         : "default";
   const nspid = field("NSpid").split(/\s+/).filter((s) => s !== "");
   const innerPid = Number(nspid[nspid.length - 1] ?? pid);
-  return { name: field("Name"), state: field("State"), sigusr1, innerPid: Number.isInteger(innerPid) ? innerPid : pid };
+  return { name: programName(pid) ?? field("Name"), state: field("State"), sigusr1, innerPid: Number.isInteger(innerPid) ? innerPid : pid };
+}
+
+/**
+ * The name of the program process `pid` runs (`node`), from its executable: `Name:` in its status
+ * is its main thread's name, which Node 24 sets to `MainThread`. Null when it cannot be read.
+ */
+function programName(pid: number): string | null {
+  try {
+    const exe = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
+    return exe.slice(exe.lastIndexOf("/") + 1) || null;
+  } catch {
+    return null;
+  }
 }
 
 /** Where the inspector listens, the WebSocket path, and whether this command opened it. */
