@@ -40,14 +40,14 @@ const FILE_TIMEOUT_MS = 10 * 60_000;
 /** Bun's per-test timeout (its default, 5 s, is far below what node's runner allows: none). */
 const BUN_TEST_TIMEOUT_MS = 120_000;
 
-function usage(message) {
-  console.error(`test-runtimes: ${message}`);
-  console.error("usage: node scripts/test-runtimes.mjs [--only id,...] [--skip id,...] [--offline] [substring ...]");
-  console.error(`  ids: ${ALL.join(", ")}`);
-  process.exit(2);
-}
+const USAGE = `usage: node scripts/test-runtimes.mjs [--only id,...] [--skip id,...] [--offline] [substring ...]
+  ids: ${ALL.join(", ")}`;
 
-function parseArgs(argv) {
+/** A mistake on the command line: printed with the usage, exit status 2. */
+class UsageError extends Error {}
+
+/** The command line: the runtimes to run (in ALL's order), `--offline`, the file substrings. */
+export function parseArgs(argv) {
   let only = null;
   const skip = new Set();
   let offline = false;
@@ -57,19 +57,19 @@ function parseArgs(argv) {
     const [flag, inline] = arg.startsWith("--") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
     const value = () => {
       const v = inline ?? argv[++i];
-      if (v === undefined) usage(`${flag} needs a list of runtimes`);
+      if (v === undefined) throw new UsageError(`${flag} needs a list of runtimes`);
       const ids = v.split(",").filter((id) => id !== "");
-      for (const id of ids) if (!ALL.includes(id)) usage(`unknown runtime ${JSON.stringify(id)} in ${flag}`);
+      for (const id of ids) if (!ALL.includes(id)) throw new UsageError(`unknown runtime ${JSON.stringify(id)} in ${flag}`);
       return ids;
     };
     if (flag === "--only") only = value();
     else if (flag === "--skip") for (const id of value()) skip.add(id);
     else if (flag === "--offline") offline = true;
-    else if (flag.startsWith("--")) usage(`unknown option ${flag}`);
+    else if (flag.startsWith("--")) throw new UsageError(`unknown option ${flag}`);
     else filters.push(arg);
   }
   const ids = (only ?? ALL).filter((id) => !skip.has(id));
-  if (ids.length === 0) usage("no runtime left to run");
+  if (ids.length === 0) throw new UsageError("no runtime left to run");
   return { ids: ALL.filter((id) => ids.includes(id)), offline, filters };
 }
 
@@ -136,7 +136,7 @@ function junitCases(xml) {
  * cases named `group > test`: a case that has such children is not counted, unless it failed for
  * a reason of its own (not "N test steps failed").
  */
-function countJunit(xml, kind) {
+export function countJunit(xml, kind) {
   let cases = junitCases(xml);
   if (kind === "deno") {
     const names = cases.map((c) => c.name);
@@ -242,51 +242,66 @@ function indent(text) {
     .join("\n");
 }
 
-const { ids, offline, filters } = parseArgs(process.argv.slice(2));
-const files = testFiles(filters);
-if (files.length === 0) usage(`no test files match ${filters.join(", ")}`);
-const scratch = mkdtempSync(join(tmpdir(), "asyncio-ts-runtimes-"));
-const results = [];
-try {
-  for (const id of ids) {
-    const found = ensureRuntime(id, { offline });
-    if (!found.ok) {
-      console.log(`\n== ${RUNTIMES[id].label}: unavailable: ${found.reason}`);
-      results.push({ label: RUNTIMES[id].label, unavailable: found.reason });
+async function main() {
+  let options;
+  try {
+    options = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`test-runtimes: ${error.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  const { ids, offline, filters } = options;
+  const files = testFiles(filters);
+  if (files.length === 0) {
+    console.error(`test-runtimes: no test files match ${filters.join(", ")}`);
+    process.exit(2);
+  }
+  const scratch = mkdtempSync(join(tmpdir(), "asyncio-ts-runtimes-"));
+  const results = [];
+  try {
+    for (const id of ids) {
+      const found = ensureRuntime(id, { offline });
+      if (!found.ok) {
+        console.log(`\n== ${RUNTIMES[id].label}: unavailable: ${found.reason}`);
+        results.push({ label: RUNTIMES[id].label, unavailable: found.reason });
+        continue;
+      }
+      console.log(`\n== ${found.label} (${found.bin})`);
+      const started = Date.now();
+      const { counts, skips } = RUNTIMES[id].kind === "node" ? await runNode(found, filters, scratch) : await runEach(id, found, files, scratch);
+      results.push({ label: found.label, counts, skips, ms: Date.now() - started });
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+
+  console.log(`\n== ${files.length} test file${files.length === 1 ? "" : "s"} on ${results.length} runtime${results.length === 1 ? "" : "s"}`);
+  const labelWidth = Math.max(...results.map((r) => r.label.length));
+  for (const r of results) {
+    if (r.unavailable) {
+      console.log(`${r.label.padEnd(labelWidth)}  unavailable: ${r.unavailable}`);
       continue;
     }
-    console.log(`\n== ${found.label} (${found.bin})`);
-    const started = Date.now();
-    const { counts, skips } = RUNTIMES[id].kind === "node" ? await runNode(found, filters, scratch) : await runEach(id, found, files, scratch);
-    results.push({ label: found.label, counts, skips, ms: Date.now() - started });
+    const { pass, fail, skip, todo } = r.counts;
+    const todoText = todo > 0 ? `  todo ${todo}` : "";
+    console.log(
+      `${r.label.padEnd(labelWidth)}  pass ${String(pass).padStart(4)}  fail ${String(fail).padStart(2)}  skip ${String(skip).padStart(3)}${todoText}  (${duration(r.ms)})`,
+    );
   }
-} finally {
-  rmSync(scratch, { recursive: true, force: true });
+  for (const r of results) {
+    if (!r.skips || r.skips.length === 0) continue;
+    const reasons = new Map();
+    for (const line of r.skips) {
+      const [, reason, file] = /^SKIP on \w+: (.*) \(([^()]*)\)$/.exec(line) ?? [null, line, "?"];
+      reasons.set(reason, [...(reasons.get(reason) ?? []), file]);
+    }
+    console.log(`\nSkipped on ${r.label}:`);
+    for (const [reason, where] of reasons) console.log(`  ${reason}\n    in ${where.join(", ")}`);
+  }
+  // Only a platform the runtimes do not exist for is no failure: the repo's own `npm test` stands.
+  const failed = results.some((r) => (r.unavailable ? !/runs on linux-x64 only/.test(r.unavailable) : r.counts.fail > 0));
+  process.exit(failed ? 1 : 0);
 }
 
-console.log(`\n== ${files.length} test file${files.length === 1 ? "" : "s"} on ${results.length} runtime${results.length === 1 ? "" : "s"}`);
-const labelWidth = Math.max(...results.map((r) => r.label.length));
-for (const r of results) {
-  if (r.unavailable) {
-    console.log(`${r.label.padEnd(labelWidth)}  unavailable: ${r.unavailable}`);
-    continue;
-  }
-  const { pass, fail, skip, todo } = r.counts;
-  const todoText = todo > 0 ? `  todo ${todo}` : "";
-  console.log(
-    `${r.label.padEnd(labelWidth)}  pass ${String(pass).padStart(4)}  fail ${String(fail).padStart(2)}  skip ${String(skip).padStart(3)}${todoText}  (${duration(r.ms)})`,
-  );
-}
-for (const r of results) {
-  if (!r.skips || r.skips.length === 0) continue;
-  const reasons = new Map();
-  for (const line of r.skips) {
-    const [, reason, file] = /^SKIP on \w+: (.*) \(([^()]*)\)$/.exec(line) ?? [null, line, "?"];
-    reasons.set(reason, [...(reasons.get(reason) ?? []), file]);
-  }
-  console.log(`\nSkipped on ${r.label}:`);
-  for (const [reason, where] of reasons) console.log(`  ${reason}\n    in ${where.join(", ")}`);
-}
-// Only a platform the runtimes do not exist for is no failure: the repo's own `npm test` stands.
-const failed = results.some((r) => (r.unavailable ? !/runs on linux-x64 only/.test(r.unavailable) : r.counts.fail > 0));
-process.exit(failed ? 1 : 0);
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await main();
