@@ -276,6 +276,17 @@ async function main() {
     rmSync(scratch, { recursive: true, force: true });
   }
 
+  // What was skipped where, then the counts: the output ends with one line per runtime.
+  for (const r of results) {
+    if (!r.skips || r.skips.length === 0) continue;
+    const reasons = new Map();
+    for (const line of r.skips) {
+      const [, reason, file] = /^SKIP on \w+: (.*) \(([^()]*)\)$/.exec(line) ?? [null, line, "?"];
+      reasons.set(reason, [...(reasons.get(reason) ?? []), file]);
+    }
+    console.log(`\nSkipped on ${r.label}:`);
+    for (const [reason, where] of reasons) console.log(`  ${reason}\n    in ${where.join(", ")}`);
+  }
   console.log(`\n== ${files.length} test file${files.length === 1 ? "" : "s"} on ${results.length} runtime${results.length === 1 ? "" : "s"}`);
   const labelWidth = Math.max(...results.map((r) => r.label.length));
   for (const r of results) {
@@ -288,16 +299,6 @@ async function main() {
     console.log(
       `${r.label.padEnd(labelWidth)}  pass ${String(pass).padStart(4)}  fail ${String(fail).padStart(2)}  skip ${String(skip).padStart(3)}${todoText}  (${duration(r.ms)})`,
     );
-  }
-  for (const r of results) {
-    if (!r.skips || r.skips.length === 0) continue;
-    const reasons = new Map();
-    for (const line of r.skips) {
-      const [, reason, file] = /^SKIP on \w+: (.*) \(([^()]*)\)$/.exec(line) ?? [null, line, "?"];
-      reasons.set(reason, [...(reasons.get(reason) ?? []), file]);
-    }
-    console.log(`\nSkipped on ${r.label}:`);
-    for (const [reason, where] of reasons) console.log(`  ${reason}\n    in ${where.join(", ")}`);
   }
   // Only a platform the runtimes do not exist for is no failure: the repo's own `npm test` stands.
   const failed = results.some((r) => (r.unavailable ? !/runs on linux-x64 only/.test(r.unavailable) : r.counts.fail > 0));
