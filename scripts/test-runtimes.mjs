@@ -23,9 +23,9 @@
 //
 // CI budget (2 cores; the whole of CI stays under 30 minutes): `npm test` is the Node 22 run;
 // CI adds `npm run test:runtimes -- --skip node22`, within 12 minutes: measured on a shared
-// 2-core machine at 3m27s for Node 24, 2m55s for Node 26, 56s for Bun, 1m51s for Deno (the
-// whole suite on each; the README's support table says what Bun and Deno skip). Node 22's own
-// run took 3m52s.
+// 2-core machine (two runs) at 2m08s and 3m27s for Node 24, 2m04s and 2m55s for Node 26, 57s
+// and 56s for Bun, 1m37s and 1m51s for Deno (the whole suite on each; the README's support
+// table says what Bun and Deno skip). Node 22 took 2m02s and 3m52s.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
