@@ -9,6 +9,11 @@
 // (todo):", with its file and how it goes wrong, or a note that it passes now. Every other event,
 // real failures included, goes through untouched: they are listed as failed, and the run's exit
 // status (set by node's runner, not by a reporter) stays non-zero.
+//
+// With ASYNCIO_TS_TEST_SUMMARY set to a file path, the run's counts are written there at the end
+// as JSON, `{ "pass": n, "fail": n, "skip": n, "todo": n }` (tests, not the suites holding them,
+// but a suite skipped whole counts as one skip; a file that fails to load counts as one failure): scripts/test-runtimes.mjs reads them.
+import { writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import { Readable } from "node:stream";
 import { dot, spec } from "node:test/reporters";
@@ -17,10 +22,28 @@ import { dot, spec } from "node:test/reporters";
 export default async function* report(source) {
   /** @type {any[]} */
   const todos = [];
-  const events = withTodosAside(source, todos);
+  const counts = { pass: 0, fail: 0, skip: 0, todo: 0 };
+  const events = withTodosAside(counted(source, counts), todos);
   const inner = process.env.CI ? Readable.from(events).pipe(new spec()).setEncoding("utf8") : dot(events);
   for await (const chunk of inner) yield chunk;
   if (todos.length > 0) yield knownLimitations(todos);
+  if (process.env.ASYNCIO_TS_TEST_SUMMARY) writeFileSync(process.env.ASYNCIO_TS_TEST_SUMMARY, `${JSON.stringify(counts)}\n`);
+}
+
+/** The events, unchanged, each finished test counted into `counts`. */
+async function* counted(source, counts) {
+  for await (const event of source) {
+    const { type, data } = event;
+    const skipped = data?.skip !== undefined && data?.skip !== false;
+    // A suite skipped whole counts as one skip (its tests are not reported), others not at all.
+    if ((type === "test:pass" || type === "test:fail") && (data.details?.type !== "suite" || skipped)) {
+      if (data.todo !== undefined && data.todo !== false) counts.todo++;
+      else if (skipped) counts.skip++;
+      else if (type === "test:pass") counts.pass++;
+      else counts.fail++;
+    }
+    yield event;
+  }
 }
 
 /** The events, a todo test's pass or failure turned into a plain pass, kept in `todos`. */

@@ -2,22 +2,11 @@
 // Node 20's `--test` takes no globs, so the files are listed here.
 // Usage: node scripts/test.mjs [substring ...]   (only files whose path contains a substring)
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { URL, fileURLToPath } from "node:url";
-
-function find(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === "fixtures" ? [] : find(path);
-    return entry.name.endsWith(".test.ts") ? [path] : [];
-  });
-}
+import { testFiles } from "./test-files.mjs";
 
 const filters = process.argv.slice(2);
-const files = find("test")
-  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
-  .sort();
+const files = testFiles(filters);
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(", ")}`);
   process.exit(1);

@@ -18,6 +18,7 @@ import {
 } from "../src/index.js";
 import { TestLoop, runTest } from "../src/testing.js";
 import { captureExceptions, collectGarbage, collectUntil, runBriefly, runFixture } from "./support/core.js";
+import { unsupportedOn } from "./support/runtime.js";
 
 function firstCb(): void {}
 function lastCb(): void {}
@@ -718,7 +719,7 @@ describe("Future exception was never retrieved", () => {
 
   // (V8 keeps an error's raw stack frames, receivers included, until .stack is read; the
   // task is such a receiver when its thunk throws in the first step.)
-  it("reports a task that failed before its first await", async () => {
+  it("reports a task that failed before its first await", { skip: unsupportedOn({ deno: "Deno keeps such a task alive after it is dropped (cause not found), so it is reported as never retrieved only when its loop closes, not when collected" }) }, async () => {
     const loop = new TestLoop();
     const seen = captureExceptions(loop);
     (() => {

@@ -32,7 +32,8 @@ The command opens the target's inspector (SIGUSR1; the target prints "Debugger
 listening on ..." on its stderr), reads the tasks, and closes the inspector
 again; one that was already open is left open. It needs to run as the target's
 user or as root. Finding the inspector's port works on Linux; elsewhere it tries
-9229 (or --port). Bun and Deno processes are not supported.`;
+9229 (or --port). Bun processes are not supported (no inspector); Deno's in
+part (port 9229 only, from about half a second after they start).`;
 
 /** The line printed under a mistake in the command line. */
 export const SHORT_USAGE = "Usage: asyncio-ts ps|pstree [--json] [--timeout SEC] [--port PORT] PID (see --help)";

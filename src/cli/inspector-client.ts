@@ -163,7 +163,20 @@ function procStatus(pid: number): ProcStatus | null {
         : "default";
   const nspid = field("NSpid").split(/\s+/).filter((s) => s !== "");
   const innerPid = Number(nspid[nspid.length - 1] ?? pid);
-  return { name: field("Name"), state: field("State"), sigusr1, innerPid: Number.isInteger(innerPid) ? innerPid : pid };
+  return { name: programName(pid) ?? field("Name"), state: field("State"), sigusr1, innerPid: Number.isInteger(innerPid) ? innerPid : pid };
+}
+
+/**
+ * The name of the program process `pid` runs (`node`), from its executable: `Name:` in its status
+ * is its main thread's name, which Node 24 sets to `MainThread`. Null when it cannot be read.
+ */
+function programName(pid: number): string | null {
+  try {
+    const exe = readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
+    return exe.slice(exe.lastIndexOf("/") + 1) || null;
+  } catch {
+    return null;
+  }
 }
 
 /** Where the inspector listens, the WebSocket path, and whether this command opened it. */
@@ -250,8 +263,8 @@ function notOpened(pid: number, status: ProcStatus | null, port: number | null =
     `the inspector of process ${pid}${name} could not be opened${port === null ? "" : ` on port ${port}`}: ` +
       "likely causes: the program handles SIGUSR1 itself (process.on('SIGUSR1')); its inspector port is " +
       "taken (see its stderr: 'Starting inspector on … failed'; start it with --inspect-port=0); its " +
-      "--inspect-port is unusable; its Node was built without the inspector; or it is not Node (Bun and " +
-      `Deno are not supported)${elsewhere}`,
+      "--inspect-port is unusable; its Node was built without the inspector; or it is not Node (Bun has no " +
+      `inspector; Deno's opens on port 9229 only, about half a second after it starts)${elsewhere}`,
   );
 }
 

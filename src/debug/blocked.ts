@@ -54,6 +54,30 @@ function ensureHook(): AsyncHook {
   return hook;
 }
 
+/** Whether this runtime's async hooks are told of the handles code makes; `null`: not probed yet. */
+let hooksSeeWork: boolean | null = null;
+
+/**
+ * @internal Whether the handles and requests code makes can be seen (probed once, at the first
+ * call): Node's and Deno's async hooks are told of them, Bun's `createHook` accepts hooks and
+ * never calls them. Where they cannot be seen, nothing proves that no outside work may still wake
+ * a task, so `runTest` makes no deadlock report there.
+ */
+export function _outsideWorkVisible(): boolean {
+  if (hooksSeeWork === null) {
+    let seen = false;
+    const probe = createHook({
+      init() {
+        seen = true;
+      },
+    }).enable();
+    clearImmediate(setImmediate(() => {}));
+    probe.disable();
+    hooksSeeWork = seen;
+  }
+  return hooksSeeWork;
+}
+
 /**
  * @internal Starts counting the Node handles and requests made while `loop` runs (sockets,
  * timers, file and DNS requests…), so that `_realWorkPending` knows what the loop's code

@@ -267,17 +267,47 @@ function readOptions(fn: string, options: CallGraphOptions | undefined, keys: re
   return { depth, limit };
 }
 
+/**
+ * Whether `Error.captureStackTrace(holder, fn)` finds `fn` further up than its direct caller, as
+ * V8 does; `null`: not probed yet. Bun 1.x finds only the direct caller (and leaves no frame
+ * otherwise), and its engine drops the frame of a function that ends in `return f()` (a proper
+ * tail call), so there the stack is cut after the library's own frames instead.
+ */
+let captureFindsCallers: boolean | null = null;
+
+function probeCapture(): boolean {
+  const inner = (above: () => string): string => {
+    const holder: { stack?: string } = {};
+    Error.captureStackTrace(holder, above);
+    return holder.stack ?? "";
+  };
+  const outer = (): string => {
+    const stack = inner(outer);
+    return stack;
+  };
+  return /\n\s+at /.test(outer());
+}
+
 /** The stack of the code calling `above`, with `depth - 1` more frames skipped. */
 function liveStack(above: (...args: never[]) => unknown, depth: number): FrameCallGraphEntry[] {
+  captureFindsCallers ??= probeCapture();
   const saved = Error.stackTraceLimit;
   Error.stackTraceLimit = 200;
   const holder: { stack?: string } = {};
   try {
-    Error.captureStackTrace(holder, above);
+    Error.captureStackTrace(holder, captureFindsCallers ? above : liveStack);
   } finally {
     Error.stackTraceLimit = saved;
   }
-  return _taskFrames(holder.stack ?? "", Math.max(depth - 1, 0));
+  const stack = holder.stack ?? "";
+  let skip = Math.max(depth - 1, 0);
+  if (!captureFindsCallers) {
+    const frames = _parseStack(stack);
+    let own = 0;
+    while (own < frames.length && (frames[own] as ParsedFrame).isLibrary) own++;
+    skip += own;
+  }
+  return _taskFrames(stack, skip);
 }
 
 function capture(

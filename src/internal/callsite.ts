@@ -16,9 +16,12 @@ const LIBRARY_PREFIXES = ["src/", "dist/"].flatMap((dir) => {
   return [url.href, fileURLToPath(url)];
 });
 
-/** Whether a stack line is in the library's code, or in Node's own (`node:internal/…`). */
+/**
+ * Whether a stack line is in the library's code, or in the runtime's own (`node:internal/…`;
+ * Bun's builtins are `native:…`).
+ */
 function isLibraryFrame(line: string): boolean {
-  if (line.includes("(node:") || line.includes(" node:")) return true;
+  if (line.includes("(node:") || line.includes(" node:") || line.includes("(native:")) return true;
   return LIBRARY_PREFIXES.some((prefix) => line.includes(prefix));
 }
 

@@ -40,9 +40,16 @@ function send(message: FromChild): void {
   if (process.connected) process.send?.(message);
 }
 
+/**
+ * Whether `process.send()` throws at the call for a value it cannot serialize, as Node's does;
+ * Deno's serializes later and the error would end the child, so there the reply is cloned first.
+ */
+const SEND_THROWS_AT_CALL = process.versions.deno === undefined;
+
 /** Sends `done`; a result the V8 serializer refuses fails the job with a TypeError naming it. */
 function reply(message: Done, fnName: string): void {
   try {
+    if (!SEND_THROWS_AT_CALL) structuredClone(message);
     send(message);
   } catch (error) {
     const failure = new TypeError(

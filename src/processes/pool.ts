@@ -42,6 +42,21 @@ import type { ModuleRef } from "../threads/worker.js";
 import type {} from "./child.js";
 import type { FromChild, ToChild } from "./messages.js";
 
+/**
+ * A child's IPC channel, which holds the process alive of its own; Bun's has no `ref`/`unref`
+ * (there the child process's own do for both).
+ */
+function channelOf(child: ChildProcess): { ref?: () => void; unref?: () => void } | undefined {
+  return child.channel ?? undefined;
+}
+
+/**
+ * Whether `child.send()` throws at the call for a value it cannot serialize, as Node's does.
+ * Deno's serializes later and reports it as an error of the child (which would break the pool),
+ * so there the arguments are cloned first, to throw at `submit` as on Node.
+ */
+const SEND_THROWS_AT_CALL = process.versions.deno === undefined;
+
 /** Options of {@link ProcessPoolExecutor}. */
 export interface ProcessPoolExecutorOptions {
   /** The most child processes at once; default the number of CPUs (`os.availableParallelism()`). */
@@ -276,6 +291,7 @@ export class ProcessPoolExecutor implements Executor {
     const child = this.#queue.length === 0 ? this.#takeChild() : null;
     if (child !== null) {
       try {
+        if (!SEND_THROWS_AT_CALL) structuredClone(args);
         this.#dispatch(child, job);
       } catch (error) {
         this.#makeIdle(child);
@@ -400,7 +416,7 @@ export class ProcessPoolExecutor implements Executor {
     child.job = job;
     jobsRunning++;
     child.process.ref();
-    child.process.channel?.ref();
+    channelOf(child.process)?.ref?.();
   }
 
   #makeIdle(child: PoolChild): void {
@@ -411,7 +427,7 @@ export class ProcessPoolExecutor implements Executor {
       return;
     }
     child.process.unref();
-    child.process.channel?.unref();
+    channelOf(child.process)?.unref?.();
     this.#idle.push(child);
   }
 

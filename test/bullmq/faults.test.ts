@@ -12,11 +12,16 @@ import { Queue } from "bullmq";
 import { BullMQExecutor } from "../../src/bullmq.js";
 import { type TestRedis, haveRedis, startProxy, startRedis } from "../support/redis.js";
 import { FIXTURES, job, startWorker, stopAll, until } from "./support.js";
+import { unsupportedOn } from "../support/runtime.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "asyncio-ts-faults-"));
 let files = 0;
 const file = (): string => join(tmp, `f-${++files}`);
 const lines = (path: string): string[] => (existsSync(path) ? readFileSync(path, "utf8").trim().split("\n") : []);
+
+/** Why the tests that check how a signalled worker ended are skipped on Deno. */
+const SIGNALLED_EXIT =
+  "Deno's child_process reports a worker it sent SIGTERM or SIGINT to as ended by that signal even when the worker drains and exits with 0 (or 130), so the test cannot check how the worker ended";
 
 describe("BullMQ faults", { skip: !haveRedis && "redis-server is not installed", timeout: 240_000 }, () => {
   let redis: TestRedis;
@@ -36,7 +41,7 @@ describe("BullMQ faults", { skip: !haveRedis && "redis-server is not installed",
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it("SIGTERM lets a running job finish, then the worker exits", async () => {
+  it("SIGTERM lets a running job finish, then the worker exits", { skip: unsupportedOn({ deno: SIGNALLED_EXIT }) }, async () => {
     const { queue, executor } = fresh();
     const w = await startWorker({ queue, connection: redis.url, shutdownGrace: 10 });
     const log = file();
@@ -49,7 +54,7 @@ describe("BullMQ faults", { skip: !haveRedis && "redis-server is not installed",
     await executor.shutdown();
   });
 
-  it("SIGTERM hands a job still running after the grace period back to the queue, to run on another worker", async () => {
+  it("SIGTERM hands a job still running after the grace period back to the queue, to run on another worker", { skip: unsupportedOn({ deno: SIGNALLED_EXIT }) }, async () => {
     const { queue, executor } = fresh();
     const w1 = await startWorker({ queue, connection: redis.url, shutdownGrace: 0.5 });
     const log = file();
@@ -65,7 +70,7 @@ describe("BullMQ faults", { skip: !haveRedis && "redis-server is not installed",
     await w2.exited;
   });
 
-  it("cancelling runWorker (Ctrl-C) hands its running job back at once, to run on another worker", async () => {
+  it("cancelling runWorker (Ctrl-C) hands its running job back at once, to run on another worker", { skip: unsupportedOn({ deno: SIGNALLED_EXIT }) }, async () => {
     const { queue, executor } = fresh();
     const w1 = await startWorker({ queue, connection: redis.url, shutdownGrace: 30 });
     const log = file();
@@ -100,7 +105,7 @@ describe("BullMQ faults", { skip: !haveRedis && "redis-server is not installed",
     await survivor.exited;
   });
 
-  it("loses no awaited result when Redis restarts (append-only persistence on)", async () => {
+  it("loses no awaited result when Redis restarts (append-only persistence on)", { skip: unsupportedOn({ deno: SIGNALLED_EXIT }) }, async () => {
     const { queue, executor } = fresh();
     const w = await startWorker({ queue, connection: redis.url, concurrency: 4 });
     const logs = Array.from({ length: 12 }, () => file());

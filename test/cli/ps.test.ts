@@ -7,14 +7,22 @@
 // Linux only: finding the inspector's port reads /proc.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
 import { type AddressInfo, connect, createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { RUNTIME, unsupportedOn } from "../support/runtime.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FIXTURE = fileURLToPath(new URL("../fixtures/ps-target.ts", import.meta.url));
 const CLI = fileURLToPath(new URL("../../src/cli/asyncio-ts.ts", import.meta.url));
 const BOUND = { timeout: 120_000 };
+/** The tests that read a target: one running on the runtime running the tests. */
+const NO_INSPECTOR = "a Bun process has no V8 inspector to open with SIGUSR1 (the command reads Node processes; Bun's debugger speaks WebKit's protocol)";
+const READS = { ...BOUND, skip: unsupportedOn({ bun: NO_INSPECTOR }) };
+/** The tests that need the inspector SIGUSR1 opens on the port `--inspect-port` gives. */
+const PORT_9229 = "Deno opens its inspector on SIGUSR1 at 127.0.0.1:9229 whatever `--inspect-port` says, so two Deno processes cannot be read at once";
+const READS_ON_PORT = { ...BOUND, skip: unsupportedOn({ bun: NO_INSPECTOR, deno: PORT_9229 }) };
 
 /** A running target process. */
 interface Target {
@@ -45,10 +53,36 @@ function startTarget(mode: string, nodeFlags: string[] = ["--inspect-port=0"]): 
       stdout += chunk;
       if (stdout.includes("ready\n")) {
         clearTimeout(timer);
-        resolve({ child, pid: child.pid as number, stdout: () => stdout, stderr: () => stderr });
+        const target = { child, pid: child.pid as number, stdout: () => stdout, stderr: () => stderr };
+        // Deno catches SIGUSR1 (to open its inspector) only a moment after the program starts.
+        if (RUNTIME === "deno") void catchesSigusr1(target.pid, 10_000).then(() => resolve(target), reject);
+        else resolve(target);
       }
     });
   });
+}
+
+/** Resolves once process `pid` catches SIGUSR1 (its `SigCgt` in /proc), or rejects after `ms`. */
+async function catchesSigusr1(pid: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0";
+    if (((BigInt(`0x${mask}`) >> 9n) & 1n) === 1n) return; // SIGUSR1 is signal 10: bit 9
+    if (Date.now() > deadline) throw new Error(`process ${pid} did not catch SIGUSR1 within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Whether a user other than the file's owner may run `path`: the file and every folder above it
+ * open to others (the runtimes' cache is under root's home, which is not).
+ */
+function runnableByOthers(path: string): boolean {
+  const parts = path.split("/");
+  for (let i = parts.length; i > 1; i--) {
+    if ((statSync(parts.slice(0, i).join("/")).mode & 0o001) === 0) return false;
+  }
+  return true;
 }
 
 /** What one run of the command printed and how it ended. */
@@ -180,6 +214,7 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
   let looped: Target;
   let own: Target;
   before(async () => {
+    if (RUNTIME === "bun") return; // nothing reads them there (NO_INSPECTOR)
     [a, b, open, plain, looped, own] = await Promise.all([
       startTarget("tasks"),
       startTarget("tasks"),
@@ -191,7 +226,7 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
     openPort = announcedPorts(open)[0] ?? assert.fail(open.stderr());
   });
 
-  it("reads two targets at once, each its own process", BOUND, async () => {
+  it("reads two targets at once, each its own process", READS_ON_PORT, async () => {
     const [runA, runB] = await Promise.all([runCli(["ps", "--json", String(a.pid)]), runCli(["ps", "--json", String(b.pid)])]);
     assertOk(runA);
     assertOk(runB);
@@ -209,7 +244,7 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
     assert.equal(await portOpen(portB), false);
   });
 
-  it("prints a table of the tasks: what each awaits, who awaits it, its task group", BOUND, async () => {
+  it("prints a table of the tasks: what each awaits, who awaits it, its task group", READS, async () => {
     const run = await runCli(["ps", String(a.pid)]);
     assertOk(run);
     const lines = run.stdout.trimEnd().split("\n");
@@ -225,7 +260,7 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
     assert.doesNotMatch(row("gather-child-1"), /TaskGroup/);
   });
 
-  it("prints the awaited-by tree: the group above its tasks, an awaited task under its awaiter", BOUND, async () => {
+  it("prints the awaited-by tree: the group above its tasks, an awaited task under its awaiter", READS, async () => {
     const run = await runCli(["pstree", String(a.pid)]);
     assertOk(run);
     const tree = parseTree(run.stdout);
@@ -241,7 +276,7 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
 
   it(
     "shows the gather's children under the gatherer, the group's tasks under the task running it, the lock awaited",
-    BOUND,
+    READS,
     async () => {
       const run = await runCli(["pstree", String(a.pid)]);
       assertOk(run);
@@ -253,7 +288,7 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
     },
   );
 
-  it("closes the inspector it opened, and opens it again next time", BOUND, async () => {
+  it("closes the inspector it opened, and opens it again next time", READS, async () => {
     for (let i = 0; i < 2; i++) assertOk(await runCli(["pstree", String(b.pid)]));
     const ports = announcedPorts(b);
     assert.ok(ports.length >= 2, b.stderr());
@@ -261,14 +296,14 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
     assert.equal(alive(b.pid), true);
   });
 
-  it("leaves an inspector that was open before open", BOUND, async () => {
+  it("leaves an inspector that was open before open", READS, async () => {
     const run = await runCli(["pstree", String(open.pid)]);
     assertOk(run);
     assert.equal(run.stdout, "no event loop is running\n");
     assert.equal(await portOpen(openPort), true);
   });
 
-  it("finds an inspector the program opened itself among its other sockets, and leaves it open", BOUND, async () => {
+  it("finds an inspector the program opened itself among its other sockets, and leaves it open", READS, async () => {
     const opened = await startTarget("opened", []);
     const [port] = announcedPorts(opened);
     assert.ok(port !== undefined, opened.stderr());
@@ -279,7 +314,7 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
     opened.child.kill();
   });
 
-  it("opens and closes the inspector on the port given with --port (the way it works off Linux)", BOUND, async () => {
+  it("opens and closes the inspector on the port given with --port (the way it works off Linux)", READS_ON_PORT, async () => {
     const port = await freePort();
     const target = await startTarget("idle", [`--inspect-port=${port}`]);
     const run = await runCli(["pstree", "--port", String(port), String(target.pid)]);
@@ -290,7 +325,7 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
     target.child.kill();
   });
 
-  it("refuses an inspector that belongs to another process, and leaves that one open", BOUND, async () => {
+  it("refuses an inspector that belongs to another process, and leaves that one open", READS, async () => {
     const opensOfA = announcedPorts(a).length;
     const message = errorOf(await runCli(["ps", "--port", String(openPort), String(a.pid)]));
     assert.match(message, new RegExp(`belongs to process ${open.pid}, not ${a.pid}`));
@@ -298,14 +333,14 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
     assert.equal(announcedPorts(a).length, opensOfA, "the target was signalled although an inspector answered");
   });
 
-  it("says so when the process does not use asyncio-ts, and closes the inspector anyway", BOUND, async () => {
+  it("says so when the process does not use asyncio-ts, and closes the inspector anyway", READS, async () => {
     assert.match(errorOf(await runCli(["ps", String(plain.pid)])), /does not use asyncio-ts/);
     const [port] = announcedPorts(plain);
     assert.ok(port !== undefined, plain.stderr());
     assert.equal(await portOpen(port), false);
   });
 
-  it("reports a cycle of awaits instead of a tree", BOUND, async () => {
+  it("reports a cycle of awaits instead of a tree", READS, async () => {
     const run = await runCli(["pstree", String(looped.pid)]);
     assert.equal(run.status, 1, run.stderr);
     assert.equal(run.stdout, "");
@@ -319,7 +354,7 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
     assert.match(ps.stdout, /\n1 +2 +ping +pending +<Task pending name='pong'[^>]*> +1, 3( +1)?\n/);
   });
 
-  it("reads a process that is busy in synchronous code", BOUND, async () => {
+  it("reads a process that is busy in synchronous code", READS, async () => {
     const busy = await startTarget("busy");
     const run = await runCli(["ps", String(busy.pid)]);
     assertOk(run);
@@ -343,11 +378,21 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
     sleeper.kill();
   });
 
-  it("says the inspector could not be opened when the program handles SIGUSR1 itself", BOUND, async () => {
-    const message = errorOf(await runCli(["ps", "--timeout", "1.5", String(own.pid)]));
-    assert.match(message, /the inspector of process \d+ \(node[^)]*\) could not be opened: likely causes: .*process\.on\('SIGUSR1'\)/);
-    assert.match(own.stdout(), /SIGUSR1 handled/);
-  });
+  it(
+    "says the inspector could not be opened when the program handles SIGUSR1 itself",
+    {
+      ...READS,
+      skip: unsupportedOn({
+        bun: NO_INSPECTOR,
+        deno: "Deno opens its inspector on SIGUSR1 even when the program listens to the signal itself (so the command reads it)",
+      }),
+    },
+    async () => {
+      const message = errorOf(await runCli(["ps", "--timeout", "1.5", String(own.pid)]));
+      assert.match(message, /the inspector of process \d+ \(node[^)]*\) could not be opened: likely causes: .*process\.on\('SIGUSR1'\)/);
+      assert.match(own.stdout(), /SIGUSR1 handled/);
+    },
+  );
 
   it(
     "says the process does not accept the signal when started with --disable-sigusr1",
@@ -362,7 +407,13 @@ describe("asyncio-ts ps and pstree", { skip: process.platform !== "linux" && "th
 
   it(
     "says the process belongs to another user",
-    { ...BOUND, skip: process.getuid?.() !== 0 && "needs root, to run the command as another user" },
+    {
+      ...BOUND,
+      skip:
+        (process.getuid?.() !== 0 && "needs root, to run the command as another user") ||
+        (!runnableByOthers(process.execPath) && `user 65534 cannot run ${process.execPath} (a folder above it is closed to others)`) ||
+        unsupportedOn({ bun: NO_INSPECTOR }),
+    },
     async () => {
       const message = errorOf(await runCli(["ps", String(a.pid)], 65534));
       assert.match(message, new RegExp(`process ${a.pid} belongs to another user: run asyncio-ts as that user \\(or as root\\)`));

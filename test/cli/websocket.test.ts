@@ -98,11 +98,17 @@ async function serve(
     );
     const frames: Frame[] = [];
     const waiting: ((frame: Frame) => void)[] = [];
+    // Frames nobody waited for yet: two frames may come in one chunk (Bun and Deno join the
+    // client's writes), and the session asks for the second only after the first.
+    const unread: Frame[] = [];
     readFrames(socket, (f) => {
       frames.push(f);
-      waiting.shift()?.(f);
+      const waiter = waiting.shift();
+      if (waiter === undefined) unread.push(f);
+      else waiter(f);
     });
-    const next = (): Promise<Frame> => new Promise((resolve) => waiting.push(resolve));
+    const next = (): Promise<Frame> =>
+      unread.length > 0 ? Promise.resolve(unread.shift() as Frame) : new Promise((resolve) => waiting.push(resolve));
     session(socket, frames, next);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CancelledError, type Future, gather, gatherAll, getRunningLoop, sleep } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
+import { unsupportedOn } from "../support/runtime.js";
 
 describe("gatherAll", () => {
   it("resolves 300,000 futures to an array of their results, in order", async () => {
@@ -20,7 +21,7 @@ describe("gatherAll", () => {
     });
   });
 
-  it("where gather(...list) of the same size overflows the stack", async () => {
+  it("where gather(...list) of the same size overflows the stack", { skip: unsupportedOn({ bun: "JavaScriptCore takes 300 000 spread arguments: the overflow shown here is V8's limit" }) }, async () => {
     await runTest(async () => {
       const loop = getRunningLoop();
       const futures = Array.from({ length: 300_000 }, () => loop.createFuture<number>());

@@ -26,6 +26,7 @@ import {
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
 import { collected } from "../support/core.js";
+import { unsupportedOn } from "../support/runtime.js";
 
 
 function assertNoCallbacks(fut: Future<unknown>): void {
@@ -156,7 +157,7 @@ describe("combinators retain nothing once done", () => {
     });
   });
 
-  it("shield() leaves no callback when the task awaiting it is cancelled", async () => {
+  it("shield() leaves no callback when the task awaiting it is cancelled", { skip: unsupportedOn({ bun: "JavaScriptCore scans the stack conservatively, and a collection here keeps the shield's outer future now and then (2 runs in 4), though nothing references it" }) }, async () => {
     await runTest(async () => {
       const long = getRunningLoop().createFuture();
       let ref!: WeakRef<object>;

@@ -4,11 +4,12 @@
 // test file written to a temporary folder, once with the dot reporter and once with spec (CI).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
+import { unsupportedOn } from "../support/runtime.js";
 
 const REPORTER = fileURLToPath(new URL("../../scripts/test-reporter.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "asyncio-ts-reporter-"));
@@ -31,12 +32,14 @@ function write(name: string, source: string): string {
 }
 
 /** Runs `node --test` with the reporter on one file: its exit code and standard output. */
-function runTests(file: string, ci: boolean): Promise<{ code: number | null; out: string }> {
+function runTests(file: string, ci: boolean, summary?: string): Promise<{ code: number | null; out: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_TEST_CONTEXT; // set for the files of a test run: the child would report to us
   delete env.FORCE_COLOR;
   delete env.CI;
+  delete env.ASYNCIO_TS_TEST_SUMMARY;
   if (ci) env.CI = "1";
+  if (summary !== undefined) env.ASYNCIO_TS_TEST_SUMMARY = summary;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--test", `--test-reporter=${REPORTER}`, file], {
       cwd: dir,
@@ -50,8 +53,9 @@ function runTests(file: string, ci: boolean): Promise<{ code: number | null; out
   });
 }
 
+const NODE_RUNNER = "scripts/test-reporter.mjs is a reporter for Node's test runner (`node --test`), which this runtime does not have";
 for (const ci of [false, true]) {
-  describe(`the test reporter (${ci ? "spec, under CI" : "dot"})`, () => {
+  describe(`the test reporter (${ci ? "spec, under CI" : "dot"})`, { skip: unsupportedOn({ bun: NODE_RUNNER, deno: NODE_RUNNER }) }, () => {
     it("lists a failing todo test as a known limitation, and a passing run never says Failed", async () => {
       const { code, out } = await runTests(write(`passing-${ci}.test.mjs`, PASSING), ci);
       assert.equal(code, 0, out);
@@ -81,3 +85,20 @@ for (const ci of [false, true]) {
     });
   });
 }
+
+describe("the test reporter's counts (ASYNCIO_TS_TEST_SUMMARY)", { skip: unsupportedOn({ bun: NODE_RUNNER, deno: NODE_RUNNER }) }, () => {
+  it("writes the run's tests as passed, failed, skipped and todo, a suite skipped whole as one skip", async () => {
+    const file = write(
+      "counted.test.mjs",
+      `${FAILING}
+it("not here", { skip: "no reason to run" }, () => {});
+describe("a skipped suite", { skip: "whole" }, () => { it("inside", () => {}); it("inside too", () => {}); });
+describe("a suite", () => { it("nested", () => {}); });
+`.replace('import { it } from "node:test";', 'import { describe, it } from "node:test";'),
+    );
+    const summary = join(dir, "summary.json");
+    const { code, out } = await runTests(file, false, summary);
+    assert.equal(code, 1, out);
+    assert.deepEqual(JSON.parse(readFileSync(summary, "utf8")), { pass: 2, fail: 1, skip: 2, todo: 1 });
+  });
+});

@@ -65,7 +65,10 @@ describe("streams over TCP", () => {
   // CPython: test_open_connection, test_wait_closed_on_close, test_async_writer_api
   it("openConnection reads a reply up to EOF; isClosing and waitClosed follow close()", async () => {
     await runNet(async (messages) => {
-      const server = await startServer(async (_r, w) => {
+      const server = await startServer(async (r, w) => {
+        // The request first: a socket closed with bytes unread is reset, not ended (Bun's
+        // close comes late enough for the request to be there).
+        await r.readuntil("\r\n\r\n");
         w.write("HTTP/1.0 200 OK\r\n\r\nTest message");
         w.close();
       }, HOST, 0);
@@ -240,9 +243,13 @@ describe("streams over TCP", () => {
       const [reader, writer] = await openConnection(HOST, portOf(server));
       writer.write("test msg");
       await writer.drain();
-      assert.deepEqual(await reader.read(), Buffer.alloc(0));
+      // The failed handler's connection was closed with "test msg" unread: the kernel may
+      // reset it rather than end it (it does on Bun, whose close comes after the bytes).
+      const reset = (e: unknown): boolean => ["ECONNRESET", "EPIPE"].includes((e as { code?: string }).code ?? "");
+      const read = await reader.read().catch((e: unknown) => (reset(e) ? null : Promise.reject(e)));
+      if (read !== null) assert.deepEqual(read, Buffer.alloc(0));
       writer.close();
-      await writer.waitClosed();
+      await writer.waitClosed().catch((e: unknown) => (reset(e) ? undefined : Promise.reject(e)));
       server.close();
       await server.waitClosed();
       assert.equal(messages[0]?.message, "Unhandled exception in client_connected_cb");

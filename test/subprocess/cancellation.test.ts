@@ -20,7 +20,8 @@ import {
   waitFor,
 } from "../../src/index.js";
 import { TestLoop, runTest, waitAllTasksBlocked } from "../../src/testing.js";
-import { BLOCKED, NODE, STUBBORN, errorOf, isAlive, runSub, script, until, waitForLine } from "./support.js";
+import { BLOCKED, DENO_KILLED, NODE, STUBBORN, errorOf, isAlive, runSub, script, until, waitForLine } from "./support.js";
+import { unsupportedOn } from "../support/runtime.js";
 
 const SIGKILL = osConstants.signals.SIGKILL;
 const SIGTERM = osConstants.signals.SIGTERM;
@@ -144,7 +145,7 @@ describe("killOnCancel", { timeout: 120_000 }, () => {
     });
   });
 
-  it("a child that ignores SIGTERM is killed when the grace period ends (virtual clock)", async () => {
+  it("a child that ignores SIGTERM is killed when the grace period ends (virtual clock)", { skip: unsupportedOn({ deno: DENO_KILLED }) }, async () => {
     await runTest(
       async () => {
         const loop = getRunningLoop() as TestLoop;
@@ -182,7 +183,7 @@ describe("killOnCancel", { timeout: 120_000 }, () => {
     });
   });
 
-  it("a second cancel during the grace period kills at once; the child is still awaited", async () => {
+  it("a second cancel during the grace period kills at once; the child is still awaited", { skip: unsupportedOn({ deno: DENO_KILLED }) }, async () => {
     await runTest(
       async () => {
         const proc = await createSubprocessExec(NODE, STUBBORN, { stdout: PIPE, killOnCancel: 60 });

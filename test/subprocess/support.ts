@@ -19,6 +19,14 @@ import {
   sleep,
 } from "../../src/index.js";
 
+/** Why the tests of a child's stdin write buffer are skipped on Bun. */
+export const BUN_STDIN =
+  "Bun's child-process stdin reports no buffered bytes (`writableLength` stays 0 while `write()` returns false), so the pipe's write buffer, its flow control and the EPIPE `drain()` would wait for are not seen";
+
+/** Why the tests of a child's exit status after a signal are skipped on Deno. */
+export const DENO_KILLED =
+  "Deno's child_process reports a child it sent a signal to as ended by the first signal sent, whatever ended it (a SIGKILL after a SIGTERM, or an exit(0) after handling the signal)";
+
 /** The Node binary running the tests: the child program of every test. */
 export const NODE = process.execPath;
 

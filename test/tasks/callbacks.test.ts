@@ -28,6 +28,7 @@ import {
 import { runTest } from "../../src/testing.js";
 import { collectUntil } from "../support/core.js";
 import { errorOf } from "../support/errors.js";
+import { unsupportedOn } from "../support/runtime.js";
 
 /** What the client got. */
 interface Reply {
@@ -92,7 +93,11 @@ async function mainMustNotBeCancelled<T>(aw: PromiseLike<T>, by: string): Promis
   }
 }
 
-describe("a plain handler runs as the task that created the server", () => {
+describe("a plain handler runs as the task that created the server", {
+  skip: unsupportedOn({
+    deno: "Deno runs the callbacks of a node:http server outside the AsyncLocalStorage context of the code that called listen(), so a plain handler runs in no task (taskPerCall works)",
+  }),
+}, () => {
   it("a deadline in a request handler does not cancel the task that created the server", { timeout: 5000 }, async () => {
     const seen = await run(async () => {
       const main = currentTask()!;
@@ -317,7 +322,12 @@ describe("taskPerCall with an http server", () => {
     assert.ok(performance.now() - started < 2000, "nothing waited for the 5-second sleeps");
   });
 
-  it("an error escaping a taskPerCall handler reaches the loop's exception handler", { timeout: 8000 }, async () => {
+  it("an error escaping a taskPerCall handler reaches the loop's exception handler", {
+    timeout: 8000,
+    skip: unsupportedOn({
+      deno: "Deno keeps a task that failed in its first step alive after it is dropped (cause not found), so it is reported as never retrieved only when its loop closes",
+    }),
+  }, async () => {
     const seen = await run(async () => {
       const contexts: ExceptionContext[] = [];
       getRunningLoop().setExceptionHandler((_loop, context) => {

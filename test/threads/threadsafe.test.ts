@@ -21,6 +21,7 @@ import {
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
 import { rejection } from "./support.js";
+import { unsupportedOn } from "../support/runtime.js";
 
 /**
  * Runs `fn` from a Node timer: outside the loop's iterations and outside any task. Its value
@@ -92,7 +93,7 @@ describe("loop.callSoonThreadsafe", () => {
     });
   });
 
-  it("delivers a worker thread's message into the loop, through the 'message' handler", async () => {
+  it("delivers a worker thread's message into the loop, through the 'message' handler", { skip: unsupportedOn({ deno: "Deno's async hooks and getActiveResourcesInfo() do not see a worker thread's message port, so runTest may report a deadlock while the worker is still to answer" }) }, async () => {
     await runTest(async () => {
       const loop = getRunningLoop();
       const received = loop.createFuture<string>();

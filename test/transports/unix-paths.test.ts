@@ -16,6 +16,7 @@ import {
   startUnixServer,
 } from "../../src/index.js";
 import { errorOf, runNet } from "../streams/support.js";
+import { unsupportedOn } from "../support/runtime.js";
 
 /** `sun_path`'s size here, terminating NUL included; `null` where the limit is not checked. */
 const SUN_PATH: number | null =
@@ -158,7 +159,7 @@ describe("Linux's abstract namespace", { skip: process.platform === "linux" ? fa
     });
   });
 
-  it("an abstract name may fill sun_path (108 bytes with its NUL); a longer one is refused", async () => {
+  it("an abstract name may fill sun_path (108 bytes with its NUL); a longer one is refused", { skip: unsupportedOn({ bun: "Bun refuses to listen on an abstract name that fills all 108 bytes of sun_path (EINVAL)" }) }, async () => {
     await runNet(async () => {
       const base = abstractName();
       const full = base + "x".repeat(108 - Buffer.byteLength(base));
