@@ -821,8 +821,21 @@ const ENSURE_FUTURE_KEYS = ["loop"] as const;
 export function ensureFuture<T>(aw: Awaitable<T>, options?: { loop?: EventLoop }): Future<T> {
   if (options !== undefined) checkOptions("ensureFuture()", options, ENSURE_FUTURE_KEYS);
   const loop = options?.loop;
-  if (isFuture(aw) && loop === undefined) return aw as Future<T>;
+  if (isFuture(aw)) {
+    if (loop === undefined) return aw as Future<T>;
+  } else {
+    checkEnsurable(aw);
+  }
   return _ensureFutureOn(aw, loop ?? getRunningLoop());
+}
+
+/** The `TypeError` of `ensureFuture` for what is not a future, a thunk, a coroutine or a thenable. */
+function checkEnsurable(aw: unknown): void {
+  if (typeof aw !== "function" && !isThenable(aw)) {
+    throw new TypeError(
+      `An asyncio.Future, a coroutine or an awaitable is required, got ${describe(aw)}`,
+    );
+  }
 }
 
 /**
@@ -838,11 +851,7 @@ export function _ensureFutureOn<T>(aw: Awaitable<T>, loop: EventLoop): Future<T>
     }
     return aw as Future<T>;
   }
-  if (typeof aw !== "function" && !isThenable(aw)) {
-    throw new TypeError(
-      `An asyncio.Future, a coroutine or an awaitable is required, got ${describe(aw)}`,
-    );
-  }
+  checkEnsurable(aw);
   if (typeof aw === "function" || isCoroutine(aw)) return loop.createTask(aw as Awaitable<T>);
   warnWrappedPromise(loop, "ensureFuture");
   return _wrapThenable(aw as PromiseLike<T>, loop);

@@ -44,7 +44,11 @@ export function cellNumber(cell) {
   return Number(match[1].replace(/,/g, "")) * (match[2] === undefined ? 1 : MULTIPLIER[match[2]]);
 }
 
-const isBoldNumber = (cell) => /^\*\*[^*]+\*\*$/.test(cell.trim()) && cellNumber(cell) !== null;
+/** The median of a cell that also gives the spread (`**5.19** (4.98 – 6.21)` → `**5.19**`). */
+const medianPart = (cell) => /^\s*(\*\*[^*]+\*\*)/.exec(cell)?.[1] ?? cell;
+
+/** A cell that opens with a bold number: `**5.19**`, or `**5.19** (4.98 – 6.21)` (median and spread in one cell). */
+const isBoldNumber = (cell) => /^\*\*[^*]+\*\*/.test(cell.trim()) && cellNumber(cell) !== null;
 
 /** Which columns of `table` are charted, and what names the bars; null when none is a median. */
 export function chartSpec(table) {
@@ -56,7 +60,7 @@ export function chartSpec(table) {
   if (labels.length === 0) return null;
   // "µs per task: median"; with several series, what their headers share at the end is the
   // unit and the rest names each ("Node 22: items/s: median" and "Node 24: …": items/s).
-  const names = series.map((i) => table.header[i].replace(/:?\s*median\b.*$/i, "").trim());
+  const names = series.map((i) => table.header[i].replace(/[:,]?\s*median\b.*$/i, "").trim());
   const words = names.map((n) => n.split(" "));
   let shared = 0;
   if (names.length > 1) {
@@ -105,7 +109,7 @@ export function chartSvg(table, title, id = "chart") {
   const rows = table.rows.map((r) => ({
     group: spec.group === null ? null : plain(r[spec.group] ?? ""),
     label: spec.label.map((i) => plain(r[i] ?? "")).filter((s) => s !== "").join(" · "),
-    values: spec.series.map((s) => ({ n: cellNumber(r[s.column] ?? ""), text: plain(r[s.column] ?? "") })),
+    values: spec.series.map((s) => ({ n: cellNumber(r[s.column] ?? ""), text: plain(medianPart(r[s.column] ?? "")) })),
   }));
   const numbers = rows.flatMap((r) => r.values.map((v) => v.n)).filter((n) => n !== null && n > 0);
   if (numbers.length === 0) return null;

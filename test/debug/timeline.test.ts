@@ -5,49 +5,17 @@
 // Skipped, with the reason, only where Chromium (or puppeteer-core) is missing and CI is not
 // set; in CI it must run (.ci/run installs chromium).
 import assert from "node:assert/strict";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "puppeteer-core";
 import { createTask, gather, sleep } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
+import { chromiumFor } from "../support/browser.js";
 import { type Trace, laneEvents, laneNames, laneOf, readTrace, tempDir } from "../support/trace.js";
 
-const BROWSERS = [
-  process.env.CHROMIUM_PATH,
-  "/usr/bin/chromium",
-  "/usr/bin/chromium-browser",
-  "/usr/bin/google-chrome",
-  "/usr/bin/google-chrome-stable",
-];
-
-function findBrowser(): string | null {
-  for (const path of BROWSERS) if (path !== undefined && path !== "" && existsSync(path)) return path;
-  return null;
-}
-
-function hasPuppeteer(): boolean {
-  try {
-    import.meta.resolve("puppeteer-core");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const executablePath = findBrowser();
-const missing =
-  executablePath === null
-    ? "no Chromium found (apt-get install -y chromium, or set CHROMIUM_PATH)"
-    : !hasPuppeteer()
-      ? "puppeteer-core is not installed (npm install)"
-      : null;
-if (missing !== null && process.env.CI !== undefined && process.env.CI !== "") {
-  // In CI the browser test must run: a missing browser is a broken setup, not a skip.
-  throw new Error(`the timeline's browser test cannot run in CI: ${missing}`);
-}
-const skip = missing === null ? false : `${missing}: the timeline's browser test is skipped`;
+const { executablePath, skip } = chromiumFor("the timeline's browser test");
 
 /** An RGB colour of the page's CSS. */
 type Rgb = [number, number, number];

@@ -82,7 +82,30 @@ const COLUMNS = `
 | asyncio-ts | **2.61 M** | 2.2 M – 2.7 M | **8,440 k** | 8.3 M – 9.1 M |
 `;
 
+// The shape bench/run.ts writes today: the median and its spread in one cell, per Node.
+const SPREAD_IN_CELL = `
+| Peer | Node 22.23.5: µs per task, median (min – max) | Node 22.23.5: × asyncio-ts | Node 26.12.1: µs per task, median (min – max) | Node 26.12.1: × asyncio-ts |
+| --- | ---: | ---: | ---: | ---: |
+| raw Node (floor) | **3.78** (3.69 – 3.82) | 0.43× | **4.31** (4.02 – 4.40) | 0.55× |
+| asyncio-ts | **8.82** (8.60 – 9.10) | 1.00× | **7.77** (7.50 – 8.00) | 1.00× |
+`;
+
 describe("the benchmark charts", () => {
+  it("chart every Node's median when a cell holds the median and its spread", () => {
+    const [table] = charts.parseTables(SPREAD_IN_CELL.split("\n"));
+    assert.ok(table !== undefined);
+    const spec = charts.chartSpec(table) as ChartSpec;
+    assert.deepEqual(spec.series.map((s) => s.name), ["Node 22.23.5", "Node 26.12.1"]);
+    assert.equal(spec.unit, "µs per task");
+    const drawn = bars(charts.chartSvg(table, "1. spawn", "c9") as string);
+    assert.deepEqual(drawn.map((b) => b.title), [
+      "raw Node (floor) (Node 22.23.5): 3.78 µs per task",
+      "raw Node (floor) (Node 26.12.1): 4.31 µs per task",
+      "asyncio-ts (Node 22.23.5): 8.82 µs per task",
+      "asyncio-ts (Node 26.12.1): 7.77 µs per task",
+    ]);
+  });
+
   it("read the numbers of the tables: bold, with k and M, with thousands separators; not a dash", () => {
     assert.equal(charts.cellNumber("**5.19**"), 5.19);
     assert.equal(charts.cellNumber("**2.61 M**"), 2.61e6);

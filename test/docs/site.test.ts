@@ -20,32 +20,14 @@ import { dirname, extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "puppeteer-core";
+import { chromiumFor } from "../support/browser.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const SHOTS = join(ROOT, "scratch", "site-test");
 /** Where the server puts the site: any folder of a host must do. */
 const PREFIX = "/some/folder/asyncio-ts/";
 
-const BROWSERS = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
-const executablePath = BROWSERS.find((p) => p !== undefined && p !== "" && existsSync(p)) ?? null;
-function hasPuppeteer(): boolean {
-  try {
-    import.meta.resolve("puppeteer-core");
-    return true;
-  } catch {
-    return false;
-  }
-}
-const missing =
-  executablePath === null
-    ? "no Chromium found (apt-get install -y chromium, or set CHROMIUM_PATH)"
-    : !hasPuppeteer()
-      ? "puppeteer-core is not installed (npm install)"
-      : null;
-if (missing !== null && process.env.CI !== undefined && process.env.CI !== "") {
-  throw new Error(`the documentation site's browser test cannot run in CI: ${missing}`);
-}
-const skip = missing === null ? false : `${missing}: the documentation site's browser test is skipped`;
+const { executablePath, skip } = chromiumFor("the documentation site's browser test");
 
 const out = mkdtempSync(join(tmpdir(), "asyncio-ts-site-"));
 let build: { code: number | null; stdout: string; stderr: string; seconds: number };
