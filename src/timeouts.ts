@@ -172,7 +172,7 @@ function formatWhen(when: number | null): string {
 }
 
 /** Runs `body`; converts the scope's own expiry into a `TimeoutError`. */
-function runBody<T>(scope: Timeout, body: (scope: Timeout) => PromiseLike<T> | T): Promise<T> {
+function runBodyByReaction<T>(scope: Timeout, body: (scope: Timeout) => PromiseLike<T> | T): Promise<T> {
   let outcome: PromiseLike<T> | T;
   try {
     outcome = body(scope);
@@ -198,6 +198,26 @@ function bodyReturned(result: unknown): unknown {
 function bodyThrew(error: unknown): never {
   throw currentTimeout()._exit(true, error) ?? error;
 }
+
+/**
+ * The same as an async function: JavaScriptCore (Bun) walks an async stack through `await`s
+ * only, so there a reaction would hide the code around a `timeout()` from the call graph's
+ * stacks (V8 walks through both).
+ */
+async function runBodyAwaiting<T>(scope: Timeout, body: (scope: Timeout) => PromiseLike<T> | T): Promise<T> {
+  let result: T;
+  try {
+    result = await body(scope);
+  } catch (error) {
+    throw scope._exit(true, error) ?? error;
+  }
+  const replacement = scope._exit(false, undefined);
+  if (replacement !== null) throw replacement;
+  return result;
+}
+
+/** Runs a `timeout()` body in its scope and turns the scope's expiry into `TimeoutError`. */
+const runBody = process.versions.bun === undefined ? runBodyByReaction : runBodyAwaiting;
 
 /**
  * Runs `body(scope)` in the current task and cancels it if it runs longer than `delay` seconds;

@@ -33,7 +33,14 @@ function assertNoCallbacks(fut: Future<unknown>): void {
   assert.deepEqual(fut._callbackNames(), [], `${fut.toString()} still holds callbacks`);
 }
 
-describe("combinators retain nothing once done", () => {
+// Every test here asks the collector whether something nothing references is gone. JavaScriptCore
+// (Bun) scans the stack conservatively, so any of them fails now and then there (each of four
+// did in a few runs), whatever the library does: on Bun the file is skipped, with the reason.
+const CONSERVATIVE_GC = unsupportedOn({
+  bun: "JavaScriptCore scans the stack conservatively: whether an object nothing references is collected varies from run to run (each test here failed now and then)",
+});
+
+describe("combinators retain nothing once done", { skip: CONSERVATIVE_GC }, () => {
   it("the collector check can fail: a live callback keeps its state alive", async () => {
     // A control for the tests below: a callback left on a long-lived future keeps what it
     // refers to, and `collected()` says so.
@@ -157,7 +164,7 @@ describe("combinators retain nothing once done", () => {
     });
   });
 
-  it("shield() leaves no callback when the task awaiting it is cancelled", { skip: unsupportedOn({ bun: "JavaScriptCore scans the stack conservatively, and a collection here keeps the shield's outer future now and then (2 runs in 4), though nothing references it" }) }, async () => {
+  it("shield() leaves no callback when the task awaiting it is cancelled", async () => {
     await runTest(async () => {
       const long = getRunningLoop().createFuture();
       let ref!: WeakRef<object>;
