@@ -17,10 +17,10 @@ import { TimeoutError } from "../errors.js";
 import type { TimerHandle } from "../events/handles.js";
 import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
-import { type Future, Waiter, isFuture } from "../futures.js";
+import { Future, isFuture } from "../futures.js";
 import { Deque } from "../internal/deque.js";
 import { checkAwaitable, checkOptionalDelay, checkOptions, describe } from "../internal/validate.js";
-import { WaiterQueue } from "../internal/waiters.js";
+import { type Parked, WaiterQueue } from "../internal/waiters.js";
 import { type Awaitable, type AwaitableResult, _ensureFutureOn } from "../tasks.js";
 import type { WaitItem } from "./wait.js";
 
@@ -61,14 +61,84 @@ export interface AsCompleted<A>
 
 const TIMED_OUT = Symbol("timed out");
 
+/** What the FIFO of completions holds: a completed future, or the mark of the timeout. */
+type Completion = Future<unknown> | typeof TIMED_OUT;
+
+/**
+ * One turn of the iteration, as the awaiting code receives it: `value` is what the async
+ * iterator yields (the input, or the task made for it) or, for the plain iterator, the
+ * completed future itself, whose outcome the coroutine then reads.
+ */
+type Turn = { done: false; value: unknown };
+
+/**
+ * A turn that found nothing completed yet: parked in the iterator's FIFO of getters, woken
+ * with the completion it takes (handed over directly, so no other turn can take it first).
+ *
+ * WHY a future of its own instead of a plain waiter and a second look at the FIFO: the
+ * awaiting code receives its turn in the wake-up itself, with no async function around the
+ * wait; per turn that saves two async frames and their promises. A turn woken and then
+ * cancelled before its task resumed gives its completion back (`_lostWakeup`), first in line.
+ */
+class Getter extends Future<Turn> implements Parked<Completion> {
+  readonly #owner: AsCompletedIterator<unknown>;
+  readonly #forAwait: boolean;
+  /** The completion this turn was woken with, until its task took it. */
+  #taken: Future<unknown> | null = null;
+
+  constructor(owner: AsCompletedIterator<unknown>, forAwait: boolean) {
+    super(owner._loop);
+    this.#owner = owner;
+    this.#forAwait = forAwait;
+    owner._getters.push(this);
+  }
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    this.#owner._getters._discard();
+    return true;
+  }
+
+  /** @internal Woken by the iterator with the completion it takes. */
+  _wake(item: Completion): void {
+    if (item === TIMED_OUT) {
+      this.setException(this.#owner._timeoutError());
+      return;
+    }
+    this.#taken = item;
+    this.setResult(this.#owner._turn(item, this.#forAwait));
+  }
+
+  /** @internal Never called: the iterator fails no getter but through a timeout. */
+  _fail(error: unknown): void {
+    this.setException(error);
+  }
+
+  override _lostWakeup(): void {
+    const item = this.#taken;
+    this.#taken = null;
+    if (item !== null) this.#owner._giveBack(item);
+  }
+
+  override _orderKey(): object {
+    return this.#owner._getters;
+  }
+
+  override _isOperation(): boolean {
+    return true;
+  }
+}
+
 class AsCompletedIterator<A> implements AsCompleted<A> {
-  readonly #loop: EventLoop;
-  /** Future → what the async iterator yields for it (the input, or the task made for it). */
+  /** @internal */ readonly _loop: EventLoop;
+  /** Future made for a promise → that promise, which the async iterator yields for it. */
   readonly #keys = new Map<Future<unknown>, unknown>();
   /** Not completed yet, in input order. */
   readonly #todo = new Set<Future<unknown>>();
-  readonly #done = new Deque<Future<unknown> | typeof TIMED_OUT>();
-  readonly #getters: WaiterQueue<Waiter<void>, void> = new WaiterQueue();
+  /** Completed and not taken yet; while it holds a future, no getter is parked. */
+  readonly #done = new Deque<Completion>();
+  /** @internal The turns waiting for a completion, first come first served. */
+  readonly _getters: WaiterQueue<Getter, Completion> = new WaiterQueue();
   readonly #deadline: number | null;
   /** The `timeout` given, for the error's message. */
   readonly #timeout: number | null;
@@ -82,14 +152,26 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
 
   constructor(aws: unknown[], timeout: number | null) {
     const loop = getRunningLoop();
-    this.#loop = loop;
-    const next = (): Promise<{ future: Future<unknown> }> => this.#next();
+    this._loop = loop;
+    const take = (): Turn | Getter => this.#take(false);
     this.#waitForOne = coroutine(async function waitForOne() {
-      return (await next()).future.result();
+      const got = take();
+      const turn = got instanceof Getter ? await got : got;
+      return (turn.value as Future<unknown>).result();
     });
+    // An awaitable given twice is waited for once: a future is its own key in `#todo`; other
+    // inputs (thunks, coroutines, promises) are remembered in `seen` only when there are any.
+    let seen: Set<unknown> | null = null;
     for (const aw of aws) {
+      if (isFuture(aw)) {
+        this.#todo.add(_ensureFutureOn(aw, loop));
+        continue;
+      }
+      seen ??= new Set();
+      if (seen.has(aw)) continue;
+      seen.add(aw);
       const fut = _ensureFutureOn(aw as Awaitable<unknown>, loop);
-      this.#keys.set(fut, typeof aw === "function" || isCoroutine(aw) ? fut : aw);
+      if (typeof aw !== "function" && !isCoroutine(aw)) this.#keys.set(fut, aw);
       this.#todo.add(fut);
     }
     this.#left = this.#todo.size;
@@ -114,11 +196,19 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
 
   [Symbol.asyncIterator](): AsyncIterator<AsCompletedItem<A>> {
     return {
-      next: async (): Promise<IteratorResult<AsCompletedItem<A>>> => {
-        if (this.#left === 0) return { done: true, value: undefined };
+      // Not an async function: a completion already there resolves the promise at once, and a
+      // parked turn is followed by it, so `for await` awaits the getter itself (a cancel of the
+      // iterating task reaches it).
+      next: (): Promise<IteratorResult<AsCompletedItem<A>>> => {
+        if (this.#left === 0) return Promise.resolve({ done: true, value: undefined });
         this.#left--;
-        const { future } = await this.#next();
-        return { done: false, value: this.#keys.get(future) as AsCompletedItem<A> };
+        let got: Turn | Getter;
+        try {
+          got = this.#take(true);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return Promise.resolve(got) as Promise<IteratorResult<AsCompletedItem<A>>>;
       },
       return: async (): Promise<IteratorResult<AsCompletedItem<A>>> => {
         this.#detach();
@@ -128,23 +218,47 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
   }
 
   /**
-   * The next completed future, boxed: an async function that returned the future itself would
-   * resolve to its result (a returned thenable is adopted). Rejects on timeout.
+   * One turn: the oldest completion when there is one, else a getter parked for the next.
+   * Throws the `TimeoutError` once the timeout passed.
    */
-  async #next(): Promise<{ future: Future<unknown> }> {
+  #take(forAwait: boolean): Turn | Getter {
     this.#attach();
-    while (this.#done.length === 0) {
-      await new Waiter<void>(this.#loop, this.#getters, this.#passOn);
+    const item = this.#done.peekFirst();
+    if (item === undefined) return new Getter(this as AsCompletedIterator<unknown>, forAwait);
+    if (item === TIMED_OUT) throw this._timeoutError(); // it stays: every later turn times out too
+    this.#done.shift();
+    return this._turn(item, forAwait);
+  }
+
+  /** @internal What a turn that takes `fut` resolves to. */
+  _turn(fut: Future<unknown>, forAwait: boolean): Turn {
+    const key = forAwait && this.#keys.size > 0 ? this.#keys.get(fut) : undefined;
+    return { done: false, value: key ?? fut };
+  }
+
+  /** @internal The error of a turn after the timeout passed. */
+  _timeoutError(): TimeoutError {
+    const n = this.#notDone;
+    return new TimeoutError(
+      `asCompleted() timeout of ${this.#timeout} s expired with ${n} awaitable${n === 1 ? "" : "s"} not done`,
+    );
+  }
+
+  /** @internal A turn woken with `fut` was cancelled before it took it: first in line again. */
+  _giveBack(fut: Future<unknown>): void {
+    this.#done.unshift(fut);
+    this.#serve();
+  }
+
+  /** Hands the completions to the parked getters, oldest to first; the timeout to them all. */
+  #serve(): void {
+    const getters = this._getters;
+    const done = this.#done;
+    while (getters.size > 0 && done.length > 0) {
+      const item = done.peekFirst() as Completion;
+      if (item !== TIMED_OUT) done.shift();
+      getters.wakeFirst(item);
     }
-    const fut = this.#done.shift() as Future<unknown> | typeof TIMED_OUT;
-    if (fut === TIMED_OUT) {
-      this.#done.unshift(TIMED_OUT); // every later await times out too
-      const n = this.#notDone;
-      throw new TimeoutError(
-        `asCompleted() timeout of ${this.#timeout} s expired with ${n} awaitable${n === 1 ? "" : "s"} not done`,
-      );
-    }
-    return { future: fut };
   }
 
   /** Puts the callbacks and the timer on what is not done yet (again, after a detach). */
@@ -157,8 +271,8 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
     }
     const deadline = this.#deadline;
     if (deadline !== null && this.#todo.size > 0) {
-      if (deadline <= this.#loop.time()) this.#onTimeout();
-      else this.#timer = this.#loop.callAt(deadline, this.#onTimeout);
+      if (deadline <= this._loop.time()) this.#onTimeout();
+      else this.#timer = this._loop.callAt(deadline, this.#onTimeout);
     }
   }
 
@@ -171,15 +285,10 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
     this.#timer = null;
   }
 
-  /** A woken getter was cancelled before it took its item: wake the next one. */
-  #passOn = (): void => {
-    if (this.#done.length > 0) this.#getters.wakeFirst(undefined);
-  };
-
   #complete(fut: Future<unknown>): void {
     if (!this.#todo.delete(fut)) return;
     this.#done.push(fut);
-    this.#getters.wakeFirst(undefined);
+    this.#serve();
     if (this.#todo.size === 0) {
       this.#attached = false;
       this.#timer?.cancel();
@@ -197,7 +306,7 @@ class AsCompletedIterator<A> implements AsCompleted<A> {
     this.#notDone = this.#todo.size;
     this.#todo.clear();
     this.#done.push(TIMED_OUT);
-    this.#getters.wakeAll(undefined);
+    this.#serve();
   };
 }
 
@@ -242,7 +351,7 @@ export function asCompleted<A extends Awaitable<unknown>>(
   }
   checkOptions("asCompleted()", options, AS_COMPLETED_KEYS);
   const timeout = checkOptionalDelay("timeout", options.timeout);
-  const list = Array.from(new Set(aws));
+  const list = Array.from(aws);
   list.forEach((aw, i) => checkAwaitable(`asCompleted(): element ${i} of \`aws\``, aw));
   return new AsCompletedIterator<A>(list, timeout);
 }

@@ -309,7 +309,8 @@ describe("asCompleted()", () => {
       const waiter = createTask(() => it.next());
       await sleep(0);
       fut.setResult("kept");
-      waiter.cancel(); // woken and cancelled in the same iteration
+      // Cancelled after the completion woke its turn (this iteration), before it resumed.
+      loop.callSoon(() => waiter.cancel());
       await waiter.then(
         () => undefined,
         () => undefined,
@@ -319,6 +320,75 @@ describe("asCompleted()", () => {
       assert.equal(next.value, fut);
       // As CPython's __anext__, the cancelled call used up its turn: the iteration is over.
       assert.equal((await it.next()).done, true);
+    });
+  });
+
+  it("ends a cancelled `for await` turn with CancelledError and keeps its result for the next", async () => {
+    await runTest(async () => {
+      const loop = getRunningLoop();
+      const fut = loop.createFuture<string>();
+      const items = asCompleted([fut, sleep(1, "later")]);
+      const iterating = createTask(async () => {
+        for await (const done of items) return done;
+        return null;
+      });
+      await sleep(0); // parked on its first turn
+      iterating.cancel();
+      await sleep(0);
+      assert.equal(iterating.cancelled(), true);
+      fut.setResult("kept");
+      const seen: unknown[] = [];
+      for await (const done of items) seen.push((done as Task<string>).result());
+      // The cancelled turn was used up (CPython's __anext__); "kept" comes out of the next one.
+      assert.deepEqual(seen, ["kept"]);
+    });
+  });
+
+  it("hands a completion that woke a cancelled turn to the turn parked behind it", async () => {
+    await runTest(async () => {
+      const loop = getRunningLoop();
+      const fut = loop.createFuture<string>();
+      const [first, second] = [...asCompleted([fut, sleep(1, "later")])];
+      const a = createTask(() => first as PromiseLike<string>);
+      const b = createTask(() => second as PromiseLike<string>);
+      await sleep(0); // both parked, a first
+      fut.setResult("kept");
+      // After the completion woke `a`'s turn (in this iteration), before `a` resumed (the next).
+      loop.callSoon(() => a.cancel());
+      assert.equal(await b, "kept");
+      assert.equal(loop.time(), 0);
+      assert.equal(a.cancelled(), true);
+    });
+  });
+
+  it("does not lose a failure that woke a cancelled turn", async () => {
+    await runTest(async () => {
+      const loop = getRunningLoop();
+      const fut = loop.createFuture<string>();
+      const boom = new RangeError("boom");
+      const [first, second] = [...asCompleted([fut, sleep(1, "later")])];
+      const a = createTask(() => first as PromiseLike<string>);
+      await sleep(0);
+      fut.setException(boom);
+      loop.callSoon(() => a.cancel()); // woken, then cancelled before it read the failure
+      await a.then(
+        () => undefined,
+        () => undefined,
+      );
+      assert.equal(a.cancelled(), true);
+      await assert.rejects(createTask(() => second as PromiseLike<string>), (e) => e === boom);
+      assert.equal(loop.time(), 0);
+    });
+  });
+
+  it("times out a `for await` turn that is parked when the timeout passes, and every later turn", async () => {
+    await runTest(async () => {
+      const loop = getRunningLoop();
+      const it = asCompleted([loop.createFuture(), loop.createFuture()], { timeout: 0.5 })[Symbol.asyncIterator]();
+      await assert.rejects(it.next(), (e) => e instanceof TimeoutError && /2 awaitables not done/.test(e.message));
+      await assert.rejects(it.next(), TimeoutError);
+      assert.equal((await it.next()).done, true);
+      assert.equal(loop.time(), 0.5);
     });
   });
 });
