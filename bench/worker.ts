@@ -1,7 +1,8 @@
 /**
  * One measurement in a fresh process: `node --expose-gc bench/out/bench/worker.js PEER WORKLOAD JSON`
- * where JSON is `{ "params": {…}, "warmup": {…} | null }`. Loads only that peer's module, runs the
- * warm-up size first (same program, smaller), then the measured size, and prints one line
+ * where JSON is `{ "params": {…}, "warmup": {…} | null, "warmupSeconds": s }`. Loads only that
+ * peer's module, runs the warm-up (the same program, again and again until `warmupSeconds` have
+ * passed, at least once), then the measured size, and prints one line
  * `@@RESULT {…}` (a {@link WorkerResult}). It adds `loop_turns`: how many turns Node's event loop
  * made during the measured run (libuv's loop count), which the harness turns into turns per
  * operation.
@@ -25,13 +26,21 @@ async function main(): Promise<WorkerResult> {
   if (peerName === undefined || !PEERS.has(peerName) || workload === undefined || json === undefined) {
     return { status: "error", reason: `usage: worker.js PEER WORKLOAD JSON (got ${process.argv.slice(2).join(" ")})` };
   }
-  const { params, warmup } = JSON.parse(json) as { params: Params; warmup: Params | null };
+  const { params, warmup, warmupSeconds = 0 } = JSON.parse(json) as {
+    params: Params;
+    warmup: Params | null;
+    warmupSeconds?: number;
+  };
   const { peer } = (await import(`./peers/${peerName}.js`)) as { peer: PeerModule };
   const fn = peer.workloads[workload as WorkloadName];
   if (fn === undefined) return { status: "error", reason: `unknown workload ${workload}` };
   if (typeof fn === "string") return { status: "cannot", reason: fn };
   try {
-    if (warmup !== null) await fn(warmup);
+    if (warmup !== null) {
+      const until = performance.now() + warmupSeconds * 1000;
+      do await fn(warmup);
+      while (performance.now() < until);
+    }
     const turnsBefore = loopTurns();
     const outcome = await fn(params);
     const turns = turnsBefore === null ? null : (loopTurns() as number) - turnsBefore;

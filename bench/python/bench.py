@@ -4,11 +4,11 @@ Usage: python3 bench.py LOOP WORKLOAD JSON
   LOOP      asyncio | uvloop
   WORKLOAD  spawn | memory | cancel | queue | lock | semaphore | timers | timeout | gather |
             taskgroup | ascompleted | soak
-  JSON      {"params": {...}, "warmup": {...} | null}, the same as the Node worker takes
+  JSON      {"params": {...}, "warmup": {...} | null, "warmupSeconds": s}, as the Node worker takes
 
 Each workload is the same program as in bench/peers/*.ts: tasks made with create_task and
 collected with gather, sleep(0) to yield, asyncio.Event / Queue / Lock / Semaphore,
-asyncio.timeout / wait_for, TaskGroup and as_completed. The warm-up size runs first, then the
+asyncio.timeout / wait_for, TaskGroup and as_completed. The warm-up runs first, then the
 measured size; the result is printed as one line "@@RESULT {json}".
 
 gather's "foreign await" (a TypeScript thunk awaiting a native promise that is already
@@ -285,8 +285,13 @@ def main():
     spec = json.loads(spec)
     try:
         if spec.get("warmup") is not None:
-            with asyncio.Runner(loop_factory=factory) as runner:
-                runner.run(workload(spec["warmup"]))
+            # The same warm-up as the Node worker's: again and again until warmupSeconds passed.
+            until = time.perf_counter() + spec.get("warmupSeconds", 0)
+            while True:
+                with asyncio.Runner(loop_factory=factory) as runner:
+                    runner.run(workload(spec["warmup"]))
+                if time.perf_counter() >= until:
+                    break
         with asyncio.Runner(loop_factory=factory) as runner:
             metrics = runner.run(workload(spec["params"]))
         print_result({"status": "ok", "metrics": metrics})
