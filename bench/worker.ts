@@ -40,8 +40,6 @@ async function main(): Promise<WorkerResult> {
       const until = performance.now() + warmupSeconds * 1000;
       do await fn(warmup);
       while (performance.now() < until);
-      // The measured run starts from a collected heap, not with the warm-up's garbage to sweep.
-      (globalThis as { gc?: () => void }).gc?.();
     }
     const turnsBefore = loopTurns();
     const outcome = await fn(params);

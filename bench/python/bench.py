@@ -292,7 +292,6 @@ def main():
                     runner.run(workload(spec["warmup"]))
                 if time.perf_counter() >= until:
                     break
-            gc.collect()  # as the Node worker: the measured run starts from a collected heap
         with asyncio.Runner(loop_factory=factory) as runner:
             metrics = runner.run(workload(spec["params"]))
         print_result({"status": "ok", "metrics": metrics})
