@@ -1223,8 +1223,9 @@ function renderReport(
       " (shared and noisy: compare ratios within one run, not numbers across runs).",
     `- Versions: ${versions.join("; ")}.`,
     `- asyncio-ts: commit ${gitDescription()}.`,
-    `- Method: each measurement in its own fresh process (a warm-up of one tenth of the size first, in that same ` +
-      `process, then the measured run); ${opts.runs} run${opts.runs === 1 ? "" : "s"} of everything, interleaved; the tables give the median ` +
+    `- Method: each measurement in its own fresh process (a warm-up first, in that same process: the measured ` +
+      `program again and again for ${WARMUP_SECONDS} s, or once at a tenth of the size for the soak; then the ` +
+      `measured run); ${opts.runs} run${opts.runs === 1 ? "" : "s"} of everything, interleaved; the tables give the median ` +
       "and min–max of those runs. Ratios compare medians as costs: 2× means twice the time (or half the " +
       "throughput, or twice the bytes) of the reference — asyncio-ts, or the raw-Node floor, on the same Node " +
       `(Python rows are compared with ${runtimeLabel(env, pythonNode(opts.nodes))}'s). Below 1× is better than the reference. ` +
