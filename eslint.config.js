@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "bench/.peers/", "bench/out/", "scratch/"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "bench/.peers/", "bench/out/", "scratch/", "site/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
