@@ -27,7 +27,7 @@ import {
 } from "../src/index.js";
 import { runTest } from "../src/testing.js";
 import { ValueError, ZeroDivisionError, caught } from "./support/errors.js";
-import { unsupportedOn } from "./support/runtime.js";
+import { COLLECTOR_CHECK, unsupportedOn } from "./support/runtime.js";
 
 class MyExc extends Error {
   override name = "MyExc";
@@ -992,14 +992,7 @@ describe("taskGroup()", () => {
     });
   });
 
-  // Asks the collector whether what nothing references is gone: JavaScriptCore (Bun) scans the
-  // stack conservatively, and this failed there once in a fresh-clone CI run (as the tests of
-  // test/combinators/retention.test.ts did, which are skipped on Bun for the same reason).
-  const conservativeGc = unsupportedOn({
-    bun: "JavaScriptCore scans the stack conservatively: whether an object nothing references is collected varies from run to run (this test failed there now and then)",
-  });
-
-  it("lets go of its parent task and its errors once it ended", { skip: conservativeGc }, async () => {
+  it("lets go of its parent task and its errors once it ended", { skip: unsupportedOn(COLLECTOR_CHECK) }, async () => {
     // CPython: test_taskgroups.py BaseTestTaskGroup.test_exception_refcycles_parent_task_wr and
     // test_exception_refcycles_errors (their refcount checks become a WeakRef check).
     await runTest(async () => {

@@ -26,7 +26,7 @@ import {
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
 import { collected } from "../support/core.js";
-import { unsupportedOn } from "../support/runtime.js";
+import { COLLECTOR_CHECK, unsupportedOn } from "../support/runtime.js";
 
 
 function assertNoCallbacks(fut: Future<unknown>): void {
@@ -36,9 +36,7 @@ function assertNoCallbacks(fut: Future<unknown>): void {
 // Every test here asks the collector whether something nothing references is gone. JavaScriptCore
 // (Bun) scans the stack conservatively, so any of them fails now and then there (each of four
 // did in a few runs), whatever the library does: on Bun the file is skipped, with the reason.
-const CONSERVATIVE_GC = unsupportedOn({
-  bun: "JavaScriptCore scans the stack conservatively: whether an object nothing references is collected varies from run to run (each test here failed now and then)",
-});
+const CONSERVATIVE_GC = unsupportedOn(COLLECTOR_CHECK);
 
 describe("combinators retain nothing once done", { skip: CONSERVATIVE_GC }, () => {
   it("the collector check can fail: a live callback keeps its state alive", async () => {

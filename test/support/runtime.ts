@@ -19,6 +19,15 @@ export interface Unsupported {
 }
 
 /** The lines printed already (a helper called in a loop announces its reason once). */
+/**
+ * For a test that asks the collector whether something nothing references is gone: on Bun the
+ * answer varies from run to run (JavaScriptCore scans the stack conservatively, so a stale slot
+ * may keep the object), and each such test of the suite has failed there now and then.
+ */
+export const COLLECTOR_CHECK: Unsupported = {
+  bun: "JavaScriptCore scans the stack conservatively: whether an object nothing references is collected varies from run to run (tests like this one failed there now and then)",
+};
+
 const announced = new Set<string>();
 
 /**
