@@ -26,6 +26,14 @@ const tmp = mkdtempSync(join(tmpdir(), "asyncio-ts-bullmq-"));
 let files = 0;
 const file = (): string => join(tmp, `f-${++files}`);
 
+
+/**
+ * Whether the worker has written `path`: the file exists *and* holds something (a write makes
+ * the file, empty, a moment before it fills it; Deno under load showed that moment).
+ */
+function written(path: string): boolean {
+  return existsSync(path) && readFileSync(path, "utf8") !== "";
+}
 describe("BullMQExecutor", { skip: !haveRedis && "redis-server is not installed", timeout: 240_000 }, () => {
   let redis: TestRedis;
   let worker: WorkerProcess;
@@ -186,7 +194,7 @@ describe("BullMQExecutor", { skip: !haveRedis && "redis-server is not installed"
           }),
           TimeoutError,
         );
-        await until(() => existsSync(marker), 10_000, "the job's task was cancelled");
+        await until(() => written(marker), 10_000, "the job's task was cancelled");
         assert.equal(readFileSync(marker, "utf8"), `CancelledError in ${worker.pid}\n`);
         // Both slots of the worker are free again at once: two short jobs run side by side.
         const t0 = performance.now();
@@ -210,7 +218,7 @@ describe("BullMQExecutor", { skip: !haveRedis && "redis-server is not installed"
           }),
           (e: unknown) => e instanceof AggregateError,
         );
-        await until(() => existsSync(marker), 10_000, "the job's task was cancelled");
+        await until(() => written(marker), 10_000, "the job's task was cancelled");
       });
     });
   });

@@ -186,7 +186,8 @@ describe("ProcessPoolExecutor", { timeout: 180_000 }, () => {
           }),
           (e: unknown) => e instanceof AggregateError && e.errors[0] instanceof RangeError,
         );
-        await until(() => existsSync(file));
+        // The file is made empty a moment before it is filled: wait for its content.
+        await until(() => existsSync(file) && readFileSync(file, "utf8") !== "");
         assert.match(readFileSync(file, "utf8"), /CancelledError/);
       });
     });
