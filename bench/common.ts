@@ -47,6 +47,40 @@ export interface Params {
 /** The outcome of one run: named numbers (the workload says which one is primary). */
 export type Metrics = Record<string, number>;
 
+/** What the harness gives a worker (bench/worker.ts, bench/python/bench.py): one measurement. */
+export interface WorkerSpec {
+  params: Params;
+  /** The warm-up's parameters, or `null`: none. */
+  warmup: Params | null;
+  /** The warm-up repeats until this many seconds have passed (0: once). */
+  warmupSeconds?: number;
+  /** The measured program repeats until this many seconds have passed (0: once). */
+  measureSeconds?: number;
+  /** The metrics that are rates (higher is better): averaged harmonically, see {@link averageRuns}. */
+  rates?: string[];
+}
+
+/**
+ * The metrics of several measured runs of the same program as one: the mean of each metric,
+ * the harmonic mean for the `rates` (the rate of all the runs' work together, as each run does
+ * the same work), so a run that paid for a garbage collection counts as it costs. A metric
+ * missing from some run is averaged over the runs that have it.
+ */
+export function averageRuns(runs: readonly Metrics[], rates: readonly string[]): Metrics {
+  const sums = new Map<string, { sum: number; count: number }>();
+  for (const run of runs) {
+    for (const [key, value] of Object.entries(run)) {
+      const entry = sums.get(key) ?? { sum: 0, count: 0 };
+      entry.sum += rates.includes(key) ? 1 / value : value;
+      entry.count++;
+      sums.set(key, entry);
+    }
+  }
+  const out: Metrics = {};
+  for (const [key, { sum, count }] of sums) out[key] = rates.includes(key) ? count / sum : sum / count;
+  return out;
+}
+
 /** What a worker prints, as one JSON line on stdout. */
 export type WorkerResult =
   | { status: "ok"; metrics: Metrics; note?: string }

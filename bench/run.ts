@@ -27,7 +27,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { cpus, homedir, release, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { OLDEST_NODE, cacheDir } from "../scripts/runtimes.mjs";
-import type { Metrics, Params, WorkerResult, WorkloadName } from "./common.js";
+import type { Metrics, Params, WorkerResult, WorkerSpec, WorkloadName } from "./common.js";
 import { heapGrowthPerTask, summariseProfile } from "./profile.js";
 import {
   BENCH_DIR,
@@ -160,14 +160,26 @@ interface Table {
 }
 
 /**
- * How long the warm-up runs the measured program before the measured run. WHY: V8 compiles hot
- * code in tiers and grows its young generation to what the program keeps alive; a run of 10k
- * tasks lasts 0.1 s, and the first one at that size, after a warm-up of a tenth of it, cost 3 to
- * 40 times what the same run costs once V8 is done (raw Node the most). A second
- * of warm-up at the measured size measures what a running program pays per task, for every
- * Node peer alike; CPython runs the same warm-up (it gains from it too, less: no JIT).
+ * How long the warm-up runs the measured program before the measured runs. WHY: V8 compiles hot
+ * code in tiers and sizes its heap to what the program keeps alive; a run of 10k tasks lasts
+ * 0.1 s, and the first one at that size cost 3 to 40 times what the same run costs once V8 is
+ * done (raw Node the most). For the 100k-task workloads V8 is still growing the heap after one
+ * second: run after run in one process (Node 26, µs per task), asyncio-ts's spawn costs 7.9 5.9
+ * 3.7 5.2 5.7, then 2.6–3.0 from the third second on; Effect's 8.2 8.1 6.6 6.5 4.5 4.2, then
+ * 3.4–3.6; raw Node's 5.1 2.6 2.0 1.2 1.2 2.6 2.6 2.3, then 0.8–1.2. One second measured the
+ * lightest programs settled and the heavier ones still settling. Three seconds measures every
+ * peer settled; CPython runs the same warm-up (it gains from it too, less: no JIT).
  */
-const WARMUP_SECONDS = 1;
+const WARMUP_SECONDS = 3;
+
+/**
+ * How long the measured program repeats after the warm-up (at least once); the measurement is
+ * the average of those runs (the rate of their work together for a rate). WHY: a settled run
+ * still pays for a garbage collection now and then (asyncio-ts's spawn: 1 run in 6 costs 4.5
+ * instead of 2.9 µs per task), and one run drew lots: the average over a second charges each
+ * program what its collections cost it.
+ */
+const MEASURE_SECONDS = 1;
 
 const US_PER_TASK: MetricSpec = { key: "us_per_task", label: "µs per task", unit: "µs", better: "lower" };
 /** Node rows: turns of the event loop per task / item / acquisition (libuv's loop count; not timing, so not noisy). */
@@ -226,7 +238,12 @@ const TABLES: Table[] = [
       "Create 100k tasks, each awaits `sleep(0)` once and returns its index; gather them all. Time from the first " +
       "create to the gathered result, per task. The floor is 100k async functions awaiting one shared `setImmediate` " +
       "turn (the cheapest way to yield to the event loop once), collected with `Promise.all`; two other raw shapes " +
-      "are shown for scale: one `setImmediate` per task, and a bare `await null` (a microtask, which never lets I/O run).",
+      "are shown for scale: one `setImmediate` per task, and a bare `await null` (a microtask, which never lets I/O run). " +
+      "Two rows built by hand (bench/parts.ts) show what a task with real cancellation costs before any library code: " +
+      "each async function awaiting a thenable of its own (what lets a wait learn who awaits it), and the whole of " +
+      "what such a task needs, each part the least that does its job (a wait object and an await record per wait, " +
+      "an `AsyncLocalStorage` frame and a task object per task, a reaction on the coroutine's promise, a ready " +
+      "queue with a microtask drain per resumed task, a done callback per child for the gather).",
     params: { n: 100_000 },
     quickParams: { n: 2_000 },
     metrics: [US_PER_TASK],
@@ -235,6 +252,8 @@ const TABLES: Table[] = [
         RAW,
         { peer: "raw", label: "raw: setImmediate per task", variant: "immediate" },
         { peer: "raw", label: "raw: await null (no loop turn)", variant: "microtask" },
+        { peer: "raw", label: "by hand: a thenable of its own per task", variant: "thenable" },
+        { peer: "raw", label: "by hand: every part of a cancellable task", variant: "parts" },
         OURS,
         EFFECT,
         EFFECTION,
@@ -630,14 +649,6 @@ function scaled(p: Params): Params {
   };
 }
 
-/** What the worker is given: the measured program's parameters and the warm-up's. */
-interface WorkerSpec {
-  params: Params;
-  warmup: Params | null;
-  /** The warm-up repeats until this many seconds have passed (0: once). */
-  warmupSeconds: number;
-}
-
 function paramsFor(table: Table, row: RowSpec, opts: Options): WorkerSpec {
   if (opts.quick) {
     const params = { ...table.quickParams, ...(row.quickOverride ?? {}), ...withVariant(row) };
@@ -645,7 +656,10 @@ function paramsFor(table: Table, row: RowSpec, opts: Options): WorkerSpec {
   }
   const params = { ...table.params, ...(row.override ?? {}), ...withVariant(row) };
   if (table.warmup === "scaled") return { params, warmup: scaled(params), warmupSeconds: 0 };
-  return { params, warmup: params, warmupSeconds: WARMUP_SECONDS };
+  const rates = [...table.metrics, ...(table.compare === undefined ? [] : [table.compare])]
+    .filter((m) => m.better === "higher")
+    .map((m) => m.key);
+  return { params, warmup: params, warmupSeconds: WARMUP_SECONDS, measureSeconds: MEASURE_SECONDS, rates };
 }
 
 function withVariant(row: RowSpec): Partial<Params> {
@@ -1225,7 +1239,8 @@ function renderReport(
     `- asyncio-ts: commit ${gitDescription()}.`,
     `- Method: each measurement in its own fresh process (a warm-up first, in that same process: the measured ` +
       `program again and again for ${WARMUP_SECONDS} s, or once at a tenth of the size for the soak; then the ` +
-      `measured run); ${opts.runs} run${opts.runs === 1 ? "" : "s"} of everything, interleaved; the tables give the median ` +
+      `measured program again and again for ${MEASURE_SECONDS} s, at least once, and the average of those runs ` +
+      `(the soak: one run)); ${opts.runs} run${opts.runs === 1 ? "" : "s"} of everything, interleaved; the tables give the median ` +
       "and min–max of those runs. Ratios compare medians as costs: 2× means twice the time (or half the " +
       "throughput, or twice the bytes) of the reference — asyncio-ts, or the raw-Node floor, on the same Node " +
       `(Python rows are compared with ${runtimeLabel(env, pythonNode(opts.nodes))}'s). Below 1× is better than the reference. ` +

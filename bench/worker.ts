@@ -1,13 +1,21 @@
 /**
  * One measurement in a fresh process: `node --expose-gc bench/out/bench/worker.js PEER WORKLOAD JSON`
- * where JSON is `{ "params": {…}, "warmup": {…} | null, "warmupSeconds": s }`. Loads only that
- * peer's module, runs the warm-up (the same program, again and again until `warmupSeconds` have
- * passed, at least once), then the measured size, and prints one line
- * `@@RESULT {…}` (a {@link WorkerResult}). It adds `loop_turns`: how many turns Node's event loop
- * made during the measured run (libuv's loop count), which the harness turns into turns per
- * operation.
+ * where JSON is a {@link WorkerSpec}. Loads only that peer's module, runs the warm-up (the same
+ * program, again and again until `warmupSeconds` have passed, at least once), then the measured
+ * program again and again until `measureSeconds` have passed (at least once), and prints one
+ * line `@@RESULT {…}` (a {@link WorkerResult}) with each metric averaged over those runs (see
+ * {@link averageRuns}). It adds `loop_turns`: how many turns Node's event loop made per measured
+ * run (libuv's loop count), which the harness turns into turns per operation.
  */
-import { NotAvailableYet, type Params, type PeerModule, type WorkerResult, type WorkloadName } from "./common.js";
+import {
+  type Metrics,
+  NotAvailableYet,
+  type PeerModule,
+  type WorkerResult,
+  type WorkerSpec,
+  type WorkloadName,
+  averageRuns,
+} from "./common.js";
 
 const PEERS = new Set(["raw", "asyncio-ts", "effect", "effection", "p-queue"]);
 
@@ -26,11 +34,7 @@ async function main(): Promise<WorkerResult> {
   if (peerName === undefined || !PEERS.has(peerName) || workload === undefined || json === undefined) {
     return { status: "error", reason: `usage: worker.js PEER WORKLOAD JSON (got ${process.argv.slice(2).join(" ")})` };
   }
-  const { params, warmup, warmupSeconds = 0 } = JSON.parse(json) as {
-    params: Params;
-    warmup: Params | null;
-    warmupSeconds?: number;
-  };
+  const { params, warmup, warmupSeconds = 0, measureSeconds = 0, rates = [] } = JSON.parse(json) as WorkerSpec;
   const { peer } = (await import(`./peers/${peerName}.js`)) as { peer: PeerModule };
   const fn = peer.workloads[workload as WorkloadName];
   if (fn === undefined) return { status: "error", reason: `unknown workload ${workload}` };
@@ -42,17 +46,21 @@ async function main(): Promise<WorkerResult> {
       while (performance.now() < until);
     }
     const turnsBefore = loopTurns();
-    const outcome = await fn(params);
-    const turns = turnsBefore === null ? null : (loopTurns() as number) - turnsBefore;
-    let result: WorkerResult;
-    if ("metrics" in outcome && typeof outcome.metrics === "object") {
-      const { metrics, note } = outcome as { metrics: Record<string, number>; note: string };
-      result = { status: "ok", metrics, note };
-    } else {
-      result = { status: "ok", metrics: outcome as Record<string, number> };
-    }
-    if (turns !== null) result.metrics.loop_turns = turns;
-    return result;
+    const runs: Metrics[] = [];
+    let note: string | undefined;
+    const until = performance.now() + measureSeconds * 1000;
+    do {
+      const outcome = await fn(params);
+      if ("metrics" in outcome && typeof outcome.metrics === "object") {
+        runs.push(outcome.metrics as Metrics);
+        note = (outcome as { note: string }).note;
+      } else {
+        runs.push(outcome as Metrics);
+      }
+    } while (performance.now() < until);
+    const metrics = averageRuns(runs, rates);
+    if (turnsBefore !== null) metrics.loop_turns = ((loopTurns() as number) - turnsBefore) / runs.length;
+    return note === undefined ? { status: "ok", metrics } : { status: "ok", metrics, note };
   } catch (error) {
     if (error instanceof NotAvailableYet) return { status: "unavailable", reason: error.message };
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);

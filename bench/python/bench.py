@@ -4,7 +4,8 @@ Usage: python3 bench.py LOOP WORKLOAD JSON
   LOOP      asyncio | uvloop
   WORKLOAD  spawn | memory | cancel | queue | lock | semaphore | timers | timeout | gather |
             taskgroup | ascompleted | soak
-  JSON      {"params": {...}, "warmup": {...} | null, "warmupSeconds": s}, as the Node worker takes
+  JSON      {"params": {...}, "warmup": {...} | null, "warmupSeconds": s, "measureSeconds": s,
+            "rates": [...]}, as the Node worker takes
 
 Each workload is the same program as in bench/peers/*.ts: tasks made with create_task and
 collected with gather, sleep(0) to yield, asyncio.Event / Queue / Lock / Semaphore,
@@ -268,6 +269,16 @@ WORKLOADS = {
 }
 
 
+def average_runs(runs, rates):
+    """Each metric's mean over the runs; a rate's harmonic mean (all the runs' work together)."""
+    sums = {}
+    for run in runs:
+        for key, value in run.items():
+            total, count = sums.get(key, (0.0, 0))
+            sums[key] = (total + (1 / value if key in rates else value), count + 1)
+    return {key: (count / total if key in rates else total / count) for key, (total, count) in sums.items()}
+
+
 def main():
     if len(sys.argv) != 4:
         print_result({"status": "error", "reason": "usage: bench.py LOOP WORKLOAD JSON"})
@@ -292,9 +303,16 @@ def main():
                     runner.run(workload(spec["warmup"]))
                 if time.perf_counter() >= until:
                     break
-        with asyncio.Runner(loop_factory=factory) as runner:
-            metrics = runner.run(workload(spec["params"]))
-        print_result({"status": "ok", "metrics": metrics})
+        # The measured program again and again until measureSeconds passed (at least once),
+        # averaged as the Node worker does (bench/common.ts averageRuns).
+        runs = []
+        until = time.perf_counter() + spec.get("measureSeconds", 0)
+        while True:
+            with asyncio.Runner(loop_factory=factory) as runner:
+                runs.append(runner.run(workload(spec["params"])))
+            if time.perf_counter() >= until:
+                break
+        print_result({"status": "ok", "metrics": average_runs(runs, spec.get("rates", []))})
     except Exception as error:  # noqa: BLE001 - reported to the harness, not hidden
         print_result({"status": "error", "reason": f"{type(error).__name__}: {error}"})
 

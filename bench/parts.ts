@@ -1,0 +1,233 @@
+/**
+ * The spawn workload built by hand from the parts a cancellable task needs, and nothing else:
+ * what the design costs before any of the library's code runs. The raw peer's spawn variants
+ * `thenable` and `parts` (bench/peers/raw.ts) run these, beside the floor, so that RESULTS.md
+ * shows in one run how far below the floor's cost a task with real cancellation can go.
+ *
+ * The parts, each one the least that does its job:
+ * 1. a wait is an object of its own that learns who awaits it: a thenable (`sleep(0)` returns
+ *    one per call, so that one wait can be cancelled without the others), which V8 awaits by
+ *    calling its `then` with a promise's resolving functions;
+ * 2. the waiter records which task awaits, so a cancel can reach the `await` (a record per
+ *    await: the resolving functions and the task);
+ * 3. each task runs in an `AsyncLocalStorage` frame of its own, entered once at its start, so
+ *    that `then` can tell which task awaits (the only way to know it across foreign awaits);
+ * 4. a task object (the future of its outcome: state, result, callbacks; its id, context, flags
+ *    and its links in the loop's list of live tasks), that learns the coroutine's end from a
+ *    reaction on the promise its async function returns;
+ * 5. a ready queue, run one item after another, and a drain of the microtask queue after each
+ *    item that resumed a task, so a task runs to its next suspension before the next item (the
+ *    order of asyncio's steps);
+ * 6. `gather`: a done callback per child, run from the ready queue, counting the children.
+ * No validation, no debug mode, no cancellation code: only the state that makes it possible.
+ */
+import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
+
+const RESOLVED = Promise.resolve();
+
+interface Item {
+  run(): boolean;
+}
+
+/** The ready queue: this iteration's items and the next's, one `setImmediate` per iteration. */
+class MiniLoop {
+  ready: Item[] = [];
+  running: Item[] = [];
+  index = 0;
+  scheduled = false;
+  /** The resource task frames start from in this iteration (one per iteration). */
+  scope: AsyncResource | null = null;
+
+  enqueue(item: Item): void {
+    this.ready.push(item);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.iterate);
+    }
+  }
+
+  iterate = (): void => {
+    this.scheduled = false;
+    const items = this.ready;
+    this.ready = this.running;
+    this.running = items;
+    this.index = 0;
+    this.scope = null;
+    this.runItems();
+  };
+
+  runItems = (): void => {
+    const items = this.running;
+    while (this.index < items.length) {
+      const item = items[this.index] as Item;
+      items[this.index++] = undefined as unknown as Item;
+      if (item.run() && this.index < items.length) {
+        void RESOLVED.then(this.afterMicrotasks);
+        return;
+      }
+    }
+    items.length = 0;
+  };
+
+  /** Queued as a microtask: the tick runs once the microtask queue is empty. */
+  afterMicrotasks = (): void => {
+    process.nextTick(this.runItems);
+  };
+}
+
+const storage = new AsyncLocalStorage<PartsTask>();
+
+/** Part 2: one await of a wait. */
+class AwaitRecord {
+  constructor(
+    readonly wait: Wait,
+    readonly task: PartsTask | undefined,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (reason: unknown) => void,
+  ) {}
+}
+
+/** Part 1: what `sleep(0)` returns, queued to complete in the next iteration. */
+class Wait implements Item {
+  state = 0;
+  record: AwaitRecord | null = null;
+
+  constructor(readonly loop: MiniLoop) {
+    loop.enqueue(this);
+  }
+
+  then(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
+    const task = storage.getStore();
+    const record = new AwaitRecord(this, task, resolve, reject);
+    this.record = record;
+    if (task !== undefined) task.waitRecord = record;
+  }
+
+  run(): boolean {
+    this.state = 1;
+    const record = this.record;
+    if (record === null) return false;
+    this.record = null;
+    if (record.task !== undefined) record.task.waitRecord = null;
+    record.resolve(undefined);
+    return true;
+  }
+}
+
+/** Part 6: a callback run from the ready queue once a future is done. */
+class DoneCallback implements Item {
+  constructor(
+    readonly future: PartsTask,
+    readonly fn: (future: PartsTask) => void,
+  ) {}
+
+  run(): boolean {
+    this.fn(this.future);
+    return false;
+  }
+}
+
+let ids = 0;
+
+/** Part 4: the task. */
+class PartsTask implements Item {
+  state = 0;
+  result: unknown = undefined;
+  exception: unknown = undefined;
+  callbacks: DoneCallback | null = null;
+  context: object | null = null;
+  readonly id = ++ids;
+  flags = 0;
+  waitRecord: AwaitRecord | null = null;
+  prev: PartsTask | null = null;
+  next: PartsTask | null = null;
+
+  constructor(
+    readonly loop: MiniLoop,
+    readonly coro: () => Promise<unknown>,
+  ) {
+    loop.enqueue(this);
+  }
+
+  run(): boolean {
+    // Part 3: the task's own frame, entered once, from the iteration's resource.
+    this.loop.scope ??= new AsyncResource("parts.iteration", { requireManualDestroy: true });
+    this.loop.scope.runInAsyncScope(enterAndStart, null, this);
+    return true;
+  }
+
+  done(value: unknown): void {
+    this.state = 1;
+    this.result = value;
+    const callback = this.callbacks;
+    this.callbacks = null;
+    if (callback !== null) this.loop.enqueue(callback);
+  }
+}
+
+function enterAndStart(task: PartsTask): void {
+  storage.enterWith(task);
+  task.coro().then(onReturn, onThrow);
+}
+
+/** The coroutine ended: a shared handler, run in the task's frame, finds its task there. */
+function onReturn(value: unknown): void {
+  (storage.getStore() as PartsTask).done(value);
+}
+
+function onThrow(error: unknown): void {
+  throw error;
+}
+
+/**
+ * The spawn workload with every part: `n` tasks that each await one wait and return their
+ * index, gathered. `onDone(i)` (tests) sees each task's result as the gather's callback does.
+ */
+export async function spawnParts(n: number, onDone?: (result: number) => void): Promise<void> {
+  const loop = new MiniLoop();
+  let left = n;
+  let wake!: () => void;
+  const all = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const childDone = (task: PartsTask): void => {
+    if (onDone !== undefined) onDone(task.result as number);
+    if (--left === 0) wake();
+  };
+  for (let i = 0; i < n; i++) {
+    const task = new PartsTask(loop, async () => {
+      await new Wait(loop);
+      return i;
+    });
+    task.callbacks = new DoneCallback(task, childDone);
+  }
+  await all;
+}
+
+/**
+ * Part 1 alone: `n` async functions that each await a thenable of their own, completed in the
+ * next turn of Node's loop, collected with `Promise.all` as the floor is. `onDone(i)` (tests)
+ * sees each one resume.
+ */
+export async function spawnThenables(n: number, onDone?: (result: number) => void): Promise<void> {
+  const waits: { resolve: (() => void) | null; then(resolve: () => void): void }[] = [];
+  setImmediate(() => {
+    for (const wait of waits) (wait.resolve as () => void)();
+  });
+  const tasks: Promise<number>[] = [];
+  for (let i = 0; i < n; i++) {
+    tasks.push((async () => {
+      const wait = {
+        resolve: null as (() => void) | null,
+        then(resolve: () => void): void {
+          this.resolve = resolve;
+        },
+      };
+      waits.push(wait);
+      await wait;
+      if (onDone !== undefined) onDone(i);
+      return i;
+    })());
+  }
+  await Promise.all(tasks);
+}

@@ -1,0 +1,46 @@
+// The bench's own helpers: how a worker turns several measured runs into one measurement, and
+// the spawn programs built by hand from a cancellable task's parts (bench/parts.ts) doing the
+// whole workload (every child done before they return).
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { averageRuns } from "../../bench/common.js";
+import { spawnParts, spawnThenables } from "../../bench/parts.js";
+
+describe("averageRuns", () => {
+  it("averages a cost and takes the rate of all the runs' work together for a rate", () => {
+    const metrics = averageRuns(
+      [
+        { us_per_task: 2, items_per_s: 100 },
+        { us_per_task: 4, items_per_s: 300 },
+      ],
+      ["items_per_s"],
+    );
+    assert.equal(metrics.us_per_task, 3);
+    // Two runs of the same work at 100/s and 300/s: 2 units in 1/100 + 1/300 s, 150 per second.
+    assert.equal(metrics.items_per_s, 150);
+  });
+
+  it("averages a metric only over the runs that have it", () => {
+    const metrics = averageRuns([{ a: 1, b: 10 }, { a: 3 }], []);
+    assert.deepEqual(metrics, { a: 2, b: 10 });
+  });
+
+  it("gives one run back as it is", () => {
+    assert.deepEqual(averageRuns([{ us_per_task: 5, acq_per_s: 7 }], ["acq_per_s"]), { us_per_task: 5, acq_per_s: 7 });
+  });
+});
+
+describe("the spawn workload built by hand", () => {
+  it("every part: returns once each of the tasks has returned", async () => {
+    const seen: number[] = [];
+    await spawnParts(1000, (i) => seen.push(i));
+    assert.equal(seen.length, 1000);
+    assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+  });
+
+  it("a thenable per task: returns once each async function has resumed", async () => {
+    const seen: number[] = [];
+    await spawnThenables(1000, (i) => seen.push(i));
+    assert.equal(seen.length, 1000);
+  });
+});
