@@ -55,7 +55,18 @@ interface Options {
   noInstall: boolean;
   profile: boolean;
   out: string | null;
+  /** The commit whose library is measured beside the current one (`--baseline`), or `null`. */
+  baseline: string | null;
 }
+
+/**
+ * The baseline of a full run: the library as it was when the performance work began (the
+ * cancellation-integrity and runtimes work landed, nothing of the performance work yet). Its
+ * asyncio-ts rows run the current bench programs on that commit's `src/`, in the same run, so
+ * the report can say whether any workload got slower since. `--baseline REF` picks another
+ * commit, `--baseline none` measures none.
+ */
+const BASELINE_REF = "af942e2";
 
 function parseOptions(argv: string[]): Options {
   const value = (flag: string): string | undefined => {
@@ -79,7 +90,16 @@ function parseOptions(argv: string[]): Options {
     noInstall: argv.includes("--no-install"),
     profile: !quick && !argv.includes("--no-profile"),
     out: quick ? null : (value("--out") ?? join(BENCH_DIR, "RESULTS.md")),
+    baseline: baselineOption(value("--baseline"), quick),
   };
+}
+
+/** `--baseline REF`: a commit (default {@link BASELINE_REF} in a full run, none in quick mode), or `none`. */
+function baselineOption(asked: string | undefined, quick: boolean): string | null {
+  if (asked === "none") return null;
+  if (asked === undefined) return quick ? null : BASELINE_REF;
+  if (!/^[\w./-]+$/.test(asked)) throw new RangeError(`--baseline takes a commit or "none", got ${JSON.stringify(asked)}`);
+  return asked;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,6 +134,8 @@ interface RowSpec {
   floor?: boolean;
   /** The asyncio-ts row the other rows are compared with. */
   ref?: boolean;
+  /** An asyncio-ts row run on the baseline commit's library (`--baseline`), made from the row it copies. */
+  baseline?: boolean;
   /** Parameters that differ for this row (full mode only), with the reason in `note`. */
   override?: Partial<Params>;
   note?: string;
@@ -563,6 +585,10 @@ const ECHO_SERVER = join(JS_DIR, "echo-server.js");
 const PY_BENCH = join(BENCH_DIR, "python", "bench.py");
 const PY_ECHO = join(BENCH_DIR, "python", "echo_server.py");
 const PROFILE_DIR = join(OUT_DIR, "prof");
+/** The baseline commit's library and the bench programs that run it, compiled (`--baseline`). */
+const BASELINE_DIR = join(OUT_DIR, "baseline");
+const BASELINE_WORKER = join(BASELINE_DIR, "out", "bench", "worker.js");
+const BASELINE_ECHO_SERVER = join(BASELINE_DIR, "out", "bench", "echo-server.js");
 
 type Outcome = WorkerResult | { status: "missing"; reason: string } | { status: "skipped"; reason: string };
 
@@ -614,7 +640,7 @@ function workerCommand(env: Environment, row: Row, workload: WorkloadName, spec:
     const python = (env.python as { path: string }).path;
     return [python, ["-B", PY_BENCH, row.runtime === "python" ? "asyncio" : "uvloop", workload, spec]];
   }
-  return [nodeBin(env, row.runtime), ["--expose-gc", WORKER, row.peer, workload, spec]];
+  return [nodeBin(env, row.runtime), ["--expose-gc", row.baseline === true ? BASELINE_WORKER : WORKER, row.peer, workload, spec]];
 }
 
 /** The binary of a Node line of the run (missing() has checked that it is there). */
@@ -681,7 +707,7 @@ function serverCommand(env: Environment, row: Row, nodeFlags: string[] = []): [s
   if (isPython(row.runtime)) {
     return [(env.python as { path: string }).path, ["-B", PY_ECHO, ...server]];
   }
-  return [nodeBin(env, row.runtime), [...nodeFlags, ECHO_SERVER, ...server]];
+  return [nodeBin(env, row.runtime), [...nodeFlags, row.baseline === true ? BASELINE_ECHO_SERVER : ECHO_SERVER, ...server]];
 }
 
 /** The Node the load generator runs on: the newest of the run that is there (the same for every server). */
@@ -774,7 +800,7 @@ interface RowResult {
 }
 
 function keyOf(table: Table, row: RowSpec, runtime: RuntimeId): string {
-  return `${table.id}|${runtime}|${row.peer}|${row.variant ?? ""}`;
+  return `${table.id}|${runtime}|${row.peer}${row.baseline === true ? "@baseline" : ""}|${row.variant ?? ""}`;
 }
 
 interface Stat {
@@ -946,7 +972,8 @@ interface TargetResult {
 
 interface TargetCheck {
   label: string;
-  table: string;
+  /** The table the target reads (shown only when that table ran), or `null`: every table. */
+  table: string | null;
   /** The measured value on a Node of the run, as text, and whether it meets the target; null if not measurable. */
   check: (node: string) => TargetResult | null;
   /** Whether the target is set on this Node (elsewhere its status is for the record). */
@@ -1007,7 +1034,7 @@ function aheadOfPeers(results: Map<string, RowResult>, table: Table): TargetChec
  * The project's targets (the performance issue), each checked on every Node of the run; a
  * target set on one Node (the newest, or the oldest supported) is binding there only.
  */
-function targets(results: Map<string, RowResult>, nodes: readonly string[]): TargetCheck[] {
+function targets(results: Map<string, RowResult>, nodes: readonly string[], baseline: string | null): TargetCheck[] {
   const table = (id: string) => TABLES.find((t) => t.id === id) as Table;
   const primaryKey = (id: string) => (table(id).metrics[0] as MetricSpec).key;
   const ours = (id: string, node: string) => {
@@ -1060,6 +1087,19 @@ function targets(results: Map<string, RowResult>, nodes: readonly string[]): Tar
         return { text: `${fmtRatio(a / p)} (${fmt(a, "/s")} vs ${fmt(p, "/s")} acq/s)`, met: a / p >= 2.5 };
       },
     },
+    ...(baseline === null
+      ? []
+      : [
+          {
+            label:
+              `no workload slower than at ${baseline} (before the performance work), on every Node: slower ` +
+              "beyond the spread of the runs (every run of the one worse than every run of the other)",
+            table: null,
+            profile: null,
+            binding: () => true,
+            check: (node: string) => slowerThanBaseline(results, node),
+          },
+        ]),
     {
       label: "soak: the heap stays flat over 10⁶ create/cancel cycles (second half grows < 1 byte per cycle), on every Node",
       table: "soak",
@@ -1076,11 +1116,47 @@ function targets(results: Map<string, RowResult>, nodes: readonly string[]): Tar
   ];
 }
 
+/**
+ * Every asyncio-ts row that has a baseline twin, on `node`: which cost more than at the baseline
+ * beyond the spread of the runs (its best run worse than the baseline's worst), and the largest
+ * cost ratio of all. A median ratio above 1× within the spread is the machine's noise.
+ */
+function slowerThanBaseline(results: Map<string, RowResult>, node: string): TargetResult | null {
+  let worst: { ratio: number; what: string } | null = null;
+  const slower: string[] = [];
+  let compared = 0;
+  for (const table of TABLES) {
+    const metric = table.compare ?? (table.metrics[0] as MetricSpec);
+    for (const spec of table.rows) {
+      if (spec.baseline !== true) continue;
+      const now = results.get(keyOf(table, { ...spec, baseline: false }, node));
+      const then = results.get(keyOf(table, spec, node));
+      if (now?.outcome?.status !== "ok" || then?.outcome?.status !== "ok") continue;
+      const a = statOf(now, metric.key);
+      const b = statOf(then, metric.key);
+      if (a === null || b === null) continue;
+      compared++;
+      const ratio = costRatio(a.median, b.median, metric);
+      const what = `${table.id} ${spec.label.replace(/ at \S+ \(baseline\)$/, "")} ${fmtRatio(ratio)}`;
+      if (worst === null || ratio > worst.ratio) worst = { ratio, what };
+      const beyond = metric.better === "lower" ? a.min > b.max : a.max < b.min;
+      if (ratio > 1 && beyond) slower.push(what);
+    }
+  }
+  if (worst === null) return null;
+  return {
+    text:
+      `${compared} rows compared; ${slower.length === 0 ? "none slower beyond the spread" : `slower: ${slower.join(", ")}`}; ` +
+      `largest ratio ${worst.what}`,
+    met: slower.length === 0,
+  };
+}
+
 function renderTargets(env: Environment, checks: TargetCheck[], nodes: readonly string[], ran: (table: string) => boolean): string {
   const header = ["Target", ...nodes.flatMap((n) => [`${runtimeLabel(env, n)}: measured`, "status"])];
   const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => " --- ").join("|")}|`];
   for (const target of checks) {
-    if (!ran(target.table)) continue;
+    if (target.table !== null && !ran(target.table)) continue;
     const cells = [escapeCell(target.label)];
     for (const node of nodes) {
       const r = target.check(node);
@@ -1244,7 +1320,11 @@ function renderReport(
       "and min–max of those runs. Ratios compare medians as costs: 2× means twice the time (or half the " +
       "throughput, or twice the bytes) of the reference — asyncio-ts, or the raw-Node floor, on the same Node " +
       `(Python rows are compared with ${runtimeLabel(env, pythonNode(opts.nodes))}'s). Below 1× is better than the reference. ` +
-      "Each table has a group of columns per Node.",
+      "Each table has a group of columns per Node." +
+      (opts.baseline === null
+        ? ""
+        : ` The rows "at ${opts.baseline} (baseline)" run the same asyncio-ts programs on the library as it was at ` +
+          `that commit, before the performance work, in this same run (\`--baseline\`).`),
     "",
     "## Targets",
     "",
@@ -1281,6 +1361,64 @@ function renderReport(
 
 // ---------------------------------------------------------------------------------------------
 // Main
+
+/**
+ * Compiles the baseline: `ref`'s `src/` (from git) with the current bench programs that run the
+ * asyncio-ts peer (the worker, its helpers, the echo server), so both libraries run the very
+ * same programs. Returns the commit's short hash.
+ */
+function compileBaseline(ref: string): string {
+  const commit = execFileSync("git", ["rev-parse", "--short", `${ref}^{commit}`], { cwd: REPO_DIR, encoding: "utf8" }).trim();
+  rmSync(BASELINE_DIR, { recursive: true, force: true });
+  mkdirSync(join(BASELINE_DIR, "bench", "peers"), { recursive: true });
+  const archive = execFileSync("git", ["archive", "--format=tar", commit, "src"], { cwd: REPO_DIR, maxBuffer: 1 << 28 });
+  execFileSync("tar", ["-x", "-C", BASELINE_DIR], { input: archive });
+  for (const file of ["worker.ts", "common.ts", "echo-server.ts", join("peers", "asyncio-ts.ts")]) {
+    writeFileSync(join(BASELINE_DIR, "bench", file), readFileSync(join(BENCH_DIR, file)));
+  }
+  writeFileSync(
+    join(BASELINE_DIR, "tsconfig.json"),
+    JSON.stringify({
+      extends: join(REPO_DIR, "tsconfig.json"),
+      compilerOptions: {
+        rootDir: ".",
+        outDir: "out",
+        noEmit: false,
+        noEmitOnError: false,
+        declaration: false,
+        sourceMap: false,
+        incremental: false,
+      },
+      include: ["src/**/*.ts", "bench/*.ts", "bench/peers/*.ts"],
+    }),
+  );
+  const tsc = join(REPO_DIR, "node_modules", "typescript", "bin", "tsc");
+  try {
+    execFileSync(process.execPath, [tsc, "-p", join(BASELINE_DIR, "tsconfig.json")], { cwd: BASELINE_DIR, encoding: "utf8" });
+  } catch (error) {
+    const text = String((error as { stdout?: string }).stdout ?? "");
+    const count = (text.match(/error TS/g) ?? []).length;
+    process.stderr.write(`bench: tsc reported ${count} type error(s) in the baseline ${commit}; measuring its JavaScript anyway\n`);
+  }
+  for (const file of [BASELINE_WORKER, BASELINE_ECHO_SERVER]) {
+    if (!existsSync(file)) throw new Error(`compiling the baseline ${commit} did not produce ${relative(REPO_DIR, file)}`);
+  }
+  return commit;
+}
+
+/** Adds to each table, after each asyncio-ts Node row, the same row run on the baseline's library. */
+function addBaselineRows(tables: readonly Table[], commit: string): void {
+  for (const table of tables) {
+    const rows: RowSpec[] = [];
+    for (const spec of table.rows) {
+      rows.push(spec);
+      if (spec.peer !== "asyncio-ts" || spec.python !== undefined) continue;
+      const { ref: _ref, ...copy } = spec;
+      rows.push({ ...copy, label: `${spec.label} at ${commit} (baseline)`, baseline: true });
+    }
+    table.rows = rows;
+  }
+}
 
 function compile(): void {
   const tsc = join(REPO_DIR, "node_modules", "typescript", "bin", "tsc");
@@ -1327,8 +1465,10 @@ async function main(): Promise<void> {
   // Quick installs nothing but a Node line missing from the runtimes cache (a fresh machine).
   const env = opts.installPeers ? install(opts.nodes) : detect(opts.nodes, [], opts.quick && !opts.noInstall ? "cache-then-registry" : "cache");
   compile();
+  const baseline = opts.baseline === null ? null : compileBaseline(opts.baseline);
 
   const tables = TABLES.filter((t) => opts.only === null || opts.only.has(t.id));
+  if (baseline !== null) addBaselineRows(tables, baseline);
   const results = new Map<string, RowResult>();
   for (const table of tables) {
     for (const row of rowsOf(table, opts.nodes)) {
@@ -1361,7 +1501,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const checks = targets(results, opts.nodes);
+  const checks = targets(results, opts.nodes, baseline);
   const profiles = new Map<string, { node: string; text: string }>();
   if (opts.profile) {
     for (const target of checks) {
