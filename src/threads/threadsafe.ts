@@ -58,9 +58,11 @@ Object.defineProperty(EventLoop.prototype, "callSoonThreadsafe", {
 });
 
 /**
- * Runs `coro` as a new task of `loop`, from code outside that loop's own tasks (a Node callback,
- * a worker's `'message'` handler, code before `run()`), and returns a {@link ConcurrentFuture}
- * that settles with the task: await it, or read `result()` once `done()`.
+ * Runs `coro` as a new task of `loop`, from code that is not a step of that loop (a Node
+ * callback, a worker's `'message'` handler, code before `run()`), and returns a
+ * {@link ConcurrentFuture} that settles with the task: await it, or read `result()` once
+ * `done()`. (A Node callback still carries the `AsyncLocalStorage` context of the code that made
+ * its emitter, so a task made here copies the context of the task that made the server, if any.)
  *
  * The task is created at once (it starts at the loop's next iteration, or when the loop runs if
  * it does not run yet), in a copy of the current context.
@@ -79,7 +81,7 @@ Object.defineProperty(EventLoop.prototype, "callSoonThreadsafe", {
  * @throws {RuntimeError} when `loop` is closed.
  *
  * @example
- * server.on("request", (req, res) => {          // a Node callback, outside the loop's tasks
+ * server.on("request", (req, res) => {          // a Node callback, not a step of the loop
  *   runCoroutineThreadsafe(() => handle(req, res), loop).catch(reportError);
  * });
  *
