@@ -189,8 +189,9 @@ interface Table {
  * second: run after run in one process (Node 26, µs per task), asyncio-ts's spawn costs 7.9 5.9
  * 3.7 5.2 5.7, then 2.6–3.0 from the third second on; Effect's 8.2 8.1 6.6 6.5 4.5 4.2, then
  * 3.4–3.6; raw Node's 5.1 2.6 2.0 1.2 1.2 2.6 2.6 2.3, then 0.8–1.2. One second measured the
- * lightest programs settled and the heavier ones still settling. Three seconds measures every
- * peer settled; CPython runs the same warm-up (it gains from it too, less: no JIT).
+ * lightest programs settled and the heavier ones still settling. Three seconds measures spawn
+ * settled in every peer; the task group's cost still falls for about a second more (RESULTS.md's
+ * reading of it). CPython runs the same warm-up (it gains from it too, less: no JIT).
  */
 const WARMUP_SECONDS = 3;
 
