@@ -77,6 +77,22 @@ class MiniLoop {
 
 const storage = new AsyncLocalStorage<PartsTask>();
 
+/**
+ * Whether a store entered inside a resource's scope ends with that scope (frame-based stores:
+ * Node ≥ 24, Node 22 with `--experimental-async-context-frame`). Then one frame per task is made
+ * by entering it inside a resource; with the older hook-based stores (Node 22), `storage.run`
+ * is the cheaper way (the one the library takes there too). Probed by behaviour, as the library
+ * does.
+ */
+const FRAMES_STAY_PUT = ((): boolean => {
+  const probe = new AsyncLocalStorage<number>();
+  const resource = new AsyncResource("parts.probe", { requireManualDestroy: true });
+  resource.runInAsyncScope(() => probe.enterWith(1));
+  const staysPut = resource.runInAsyncScope(() => probe.getStore()) === undefined;
+  probe.disable();
+  return staysPut;
+})();
+
 /** Part 2: one await of a wait. */
 class AwaitRecord {
   constructor(
@@ -150,7 +166,12 @@ class PartsTask implements Item {
   }
 
   run(): boolean {
-    // Part 3: the task's own frame, entered once, from the iteration's resource.
+    // Part 3: the task's own frame, entered once (from the iteration's resource, where frames
+    // stay put).
+    if (!FRAMES_STAY_PUT) {
+      storage.run(this, startCoro, this);
+      return true;
+    }
     this.loop.scope ??= new AsyncResource("parts.iteration", { requireManualDestroy: true });
     this.loop.scope.runInAsyncScope(enterAndStart, null, this);
     return true;
@@ -167,6 +188,10 @@ class PartsTask implements Item {
 
 function enterAndStart(task: PartsTask): void {
   storage.enterWith(task);
+  startCoro(task);
+}
+
+function startCoro(task: PartsTask): void {
   task.coro().then(onReturn, onThrow);
 }
 

@@ -179,6 +179,11 @@ interface Table {
    * size (for a measured run that is long in itself).
    */
   warmup?: "scaled";
+  /**
+   * A longer warm-up and measurement than {@link WARMUP_SECONDS} and {@link MEASURE_SECONDS},
+   * for the workloads whose cost keeps falling past them in some peer ({@link SLOW_SETTLING}).
+   */
+  settle?: { warmupSeconds: number; measureSeconds: number };
 }
 
 /**
@@ -189,9 +194,9 @@ interface Table {
  * second: run after run in one process (Node 26, µs per task), asyncio-ts's spawn costs 7.9 5.9
  * 3.7 5.2 5.7, then 2.6–3.7 from the third second on; Effect's 8.2 8.1 6.6 6.5 4.5 4.2, then
  * 3.4–3.6; raw Node's 5.1 2.6 2.0 1.2 1.2 2.6 2.6 2.3, then 0.8–1.2. One second measured the
- * lightest programs settled and the heavier ones still settling. Three seconds measures spawn
- * settled in every peer; the task group's cost still falls for about a second more (RESULTS.md's
- * reading of it). CPython runs the same warm-up (it gains from it too, less: no JIT).
+ * lightest programs settled and the heavier ones still settling. Three seconds settles most
+ * workloads in every peer, but not spawn, the task group and asCompleted on Node 22, which get
+ * {@link SLOW_SETTLING}. CPython runs the same warm-up (it gains from it too, less: no JIT).
  */
 const WARMUP_SECONDS = 3;
 
@@ -203,6 +208,17 @@ const WARMUP_SECONDS = 3;
  * program what its collections cost it.
  */
 const MEASURE_SECONDS = 1;
+
+/**
+ * The warm-up and measurement of spawn, the task group and asCompleted. WHY: run after run in
+ * one process, some peer's cost on these still falls after three seconds (Node 22, the mean of
+ * the runs in the fourth second against the mean from the sixth to the tenth: Effect's task
+ * group 1.51× its settled cost, p-queue's 1.54×, Effect's asCompleted 1.35×, Effect's spawn
+ * 1.18×; queues, Lock and the rest within ±10 %): three seconds measured them settling, and
+ * measured a peer as slower than it is. From the sixth second on they have settled; two
+ * seconds of runs then average over more collections (a 100k-task run lasts 0.3-0.5 s).
+ */
+const SLOW_SETTLING = { warmupSeconds: 6, measureSeconds: 2 };
 
 const US_PER_TASK: MetricSpec = { key: "us_per_task", label: "µs per task", unit: "µs", better: "lower" };
 /** Node rows: turns of the event loop per task / item / acquisition (libuv's loop count; not timing, so not noisy). */
@@ -267,6 +283,7 @@ const TABLES: Table[] = [
       "what such a task needs, each part the least that does its job (a wait object and an await record per wait, " +
       "an `AsyncLocalStorage` frame and a task object per task, a reaction on the coroutine's promise, a ready " +
       "queue with a microtask drain per resumed task, a done callback per child for the gather).",
+    settle: SLOW_SETTLING,
     params: { n: 100_000 },
     quickParams: { n: 2_000 },
     metrics: [US_PER_TASK],
@@ -495,6 +512,7 @@ const TABLES: Table[] = [
       "(a fiber per child; it waits for all and interrupts the rest when one fails, as a group does); Effection: " +
       "`spawn` in a `scoped` operation, which waits for its tasks with `all`; p-queue: `add()` per child, then " +
       "`onIdle()`. The floor: 100k async functions awaiting the shared `setImmediate` turn, with `Promise.all`.",
+    settle: SLOW_SETTLING,
     params: { n: 100_000 },
     quickParams: { n: 2_000 },
     metrics: [US_PER_TASK],
@@ -512,6 +530,7 @@ const TABLES: Table[] = [
       "`for f in asyncio.as_completed(tasks): await f`; Effect: `Stream.mapEffect(…, { concurrency: \"unbounded\", " +
       "unordered: true })`; Effection: each spawned task adds its result to a `createQueue` that the parent reads. " +
       "The floor: each promise's `then` puts its value in a FIFO that the consumer drains.",
+    settle: SLOW_SETTLING,
     params: { n: 10_000, maxYields: 8, seed: 1 },
     quickParams: { n: 1_000, maxYields: 8, seed: 1 },
     metrics: [US_PER_TASK],
@@ -686,7 +705,8 @@ function paramsFor(table: Table, row: RowSpec, opts: Options): WorkerSpec {
   const rates = [...table.metrics, ...(table.compare === undefined ? [] : [table.compare])]
     .filter((m) => m.better === "higher")
     .map((m) => m.key);
-  return { params, warmup: params, warmupSeconds: WARMUP_SECONDS, measureSeconds: MEASURE_SECONDS, rates };
+  const { warmupSeconds, measureSeconds } = table.settle ?? { warmupSeconds: WARMUP_SECONDS, measureSeconds: MEASURE_SECONDS };
+  return { params, warmup: params, warmupSeconds, measureSeconds, rates };
 }
 
 function withVariant(row: RowSpec): Partial<Params> {
@@ -1315,9 +1335,10 @@ function renderReport(
     `- Versions: ${versions.join("; ")}.`,
     `- asyncio-ts: commit ${gitDescription()}.`,
     `- Method: each measurement in its own fresh process (a warm-up first, in that same process: the measured ` +
-      `program again and again for ${WARMUP_SECONDS} s, or once at a tenth of the size for the soak; then the ` +
-      `measured program again and again for ${MEASURE_SECONDS} s, at least once, and the average of those runs ` +
-      `(the soak: one run)); ${opts.runs} run${opts.runs === 1 ? "" : "s"} of everything, interleaved; the tables give the median ` +
+      `program again and again for ${WARMUP_SECONDS} s (${SLOW_SETTLING.warmupSeconds} s for spawn, the task group and ` +
+      `asCompleted, whose cost falls for longer), or once at a tenth of the size for the soak; then the measured ` +
+      `program again and again for ${MEASURE_SECONDS} s (${SLOW_SETTLING.measureSeconds} s for those three), at least ` +
+      `once, and the average of those runs (the soak: one run)); ${opts.runs} run${opts.runs === 1 ? "" : "s"} of everything, interleaved; the tables give the median ` +
       "and min–max of those runs. Ratios compare medians as costs: 2× means twice the time (or half the " +
       "throughput, or twice the bytes) of the reference — asyncio-ts, or the raw-Node floor, on the same Node " +
       `(Python rows are compared with ${runtimeLabel(env, pythonNode(opts.nodes))}'s). Below 1× is better than the reference. ` +
