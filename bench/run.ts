@@ -175,8 +175,8 @@ interface Table {
   compare?: MetricSpec;
   /**
    * The warm-up: by default the program at the measured size, again and again until
-   * {@link WARMUP_SECONDS} have passed (at least once); `"scaled"`: once, at one tenth of the
-   * size (for a measured run that is long in itself).
+   * {@link WARMUP_SECONDS} (or `settle.warmupSeconds`) have passed, at least once; `"scaled"`:
+   * once, at one tenth of the size (for a measured run that is long in itself).
    */
   warmup?: "scaled";
   /**
