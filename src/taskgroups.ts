@@ -22,7 +22,7 @@ import { type Coroutine, isCoroutine } from "./coroutines.js";
 import { type CancelledError, ExceptionGroup, RuntimeError, isCancellation } from "./errors.js";
 import type { EventLoop } from "./events/loop.js";
 import { _requireRunningLoop } from "./events/running.js";
-import { Future } from "./futures.js";
+import { DoneCallback, Future } from "./futures.js";
 import { formatRepr, inspectCustom } from "./internal/inspect.js";
 import { CancelScope, runInScope } from "./internal/scope.js";
 import { checkFunction } from "./internal/validate.js";
@@ -48,6 +48,40 @@ class GroupWait extends Future<boolean> {
 }
 
 /**
+ * A task's membership of its group: the callback its end runs, and a link in the group's list
+ * of live tasks (a list, not a `Set`: joining and leaving cost no hashing, and a group aborts
+ * its tasks in the order they were created). A member that left keeps its `_next`, so that a
+ * walk of the list that is standing on it goes on.
+ */
+class GroupMember extends DoneCallback {
+  readonly _group: TaskGroup;
+  /** The status of a task made by `start()`, or `null`. */
+  readonly _status: StartStatus<unknown> | null;
+  _prev: GroupMember | null = null;
+  _next: GroupMember | null = null;
+
+  constructor(group: TaskGroup, task: Task<unknown>, status: StartStatus<unknown> | null) {
+    // For the call graph, the group awaits its tasks; a task still starting is awaited by the
+    // caller of `start()` instead.
+    super(task, noop, null, status === null ? group : null);
+    this._group = group;
+    this._status = status;
+  }
+
+  override _run(): void {
+    this._group._memberDone(this);
+  }
+}
+
+function noop(): void {}
+
+/** `createTask` on a group that takes no task: a coroutine given is closed, never run. */
+function refuse(group: TaskGroup, coro: unknown, why: string): never {
+  if (isCoroutine(coro)) (coro as Coroutine<unknown>).close();
+  throw new RuntimeError(`TaskGroup ${group.toString()} ${why}`);
+}
+
+/**
  * A group of tasks that `taskGroup()` waits for and cancels together. Received by the body of
  * {@link taskGroup}.
  *
@@ -66,7 +100,10 @@ export class TaskGroup {
   #parent: Task<unknown> | null = null;
   /** The scope the body and the exit run in: what the group cancels on the parent's side. */
   #scope: CancelScope | null = null;
-  #tasks = new Set<Task<unknown>>();
+  /** The live tasks, in the order they joined: `#count` of them from `#first` to `#last`. */
+  #first: GroupMember | null = null;
+  #last: GroupMember | null = null;
+  #count = 0;
   #errors: unknown[] = [];
   #onCompleted: Future<boolean> | null = null;
 
@@ -80,19 +117,13 @@ export class TaskGroup {
    * after a failure (a coroutine given is then closed, never run).
    */
   createTask<T>(coro: Awaitable<T>, options?: TaskOptions): Task<T> {
-    const reject = (why: string): never => {
-      if (isCoroutine(coro)) (coro as Coroutine<T>).close();
-      throw new RuntimeError(`TaskGroup ${this.toString()} ${why}`);
-    };
-    if (this.#phase === "new") reject("has not been entered");
-    if ((this.#phase === "exiting" && this.#tasks.size === 0) || this.#phase === "done") {
-      reject("is finished");
+    if (this.#phase === "new") refuse(this, coro, "has not been entered");
+    if ((this.#phase === "exiting" && this.#count === 0) || this.#phase === "done") {
+      refuse(this, coro, "is finished");
     }
-    if (this.#aborting) reject("is shutting down");
+    if (this.#aborting) refuse(this, coro, "is shutting down");
     const task = (this.#loop as EventLoop).createTask(coro, options);
-    this.#tasks.add(task as Task<unknown>);
-    // The group is the task's waiter in the call graph: its parent task awaits the task.
-    task._addInternalCallback(this.#onTaskDone as (t: Task<T>) => void, this);
+    this.#join(task as Task<unknown>, null);
     // An eager task may have failed and aborted the group before it joined the set.
     if (this.#aborting && !task.done()) task.cancel();
     return task;
@@ -136,7 +167,7 @@ export class TaskGroup {
   start<T = void>(fn: (status: TaskStatus<T>) => unknown, options?: TaskOptions): Promise<T> {
     checkFunction("fn", fn);
     if (this.#phase === "new") throw new RuntimeError(`TaskGroup ${this.toString()} has not been entered`);
-    if ((this.#phase === "exiting" && this.#tasks.size === 0) || this.#phase === "done") {
+    if ((this.#phase === "exiting" && this.#count === 0) || this.#phase === "done") {
       throw new RuntimeError(`TaskGroup ${this.toString()} is finished`);
     }
     if (this.#aborting) throw new RuntimeError(`TaskGroup ${this.toString()} is shutting down`);
@@ -146,22 +177,44 @@ export class TaskGroup {
     status._task = task;
     // In the group from the start, so that the group stays open and its abort reaches the task;
     // its outcome is the group's only once it has started.
-    this.#tasks.add(task);
-    task._addInternalCallback((done: Task<unknown>) => this.#onStartingTaskDone(done, status));
+    this.#join(task, status as StartStatus<unknown>);
     if (this.#aborting && !task.done()) task.cancel();
     return awaitStarted(status, task);
   }
 
-  /** A task made by `start()` ended: the group's like any other once started, else its caller's. */
-  #onStartingTaskDone(task: Task<unknown>, status: StartStatus<unknown>): void {
-    if (status._state === "started") {
-      this.#onTaskDone(task);
-      return;
-    }
-    this.#tasks.delete(task);
+  /** `task` joins the group: its end runs `_memberDone`. */
+  #join(task: Task<unknown>, status: StartStatus<unknown> | null): void {
+    const member = new GroupMember(this, task, status);
+    const last = this.#last;
+    member._prev = last;
+    if (last === null) this.#first = member;
+    else last._next = member;
+    this.#last = member;
+    this.#count++;
+    if (task.done()) (this.#loop as EventLoop)._enqueue(member);
+    else task._addRecord(member);
+  }
+
+  /**
+   * @internal A task of the group ended (its member's callback): it leaves the group. A task
+   * made by `start()` is the group's like any other once started; before, its outcome is its
+   * caller's.
+   */
+  _memberDone(member: GroupMember): void {
+    const prev = member._prev;
+    const next = member._next;
+    if (prev === null) this.#first = next;
+    else prev._next = next;
+    if (next === null) this.#last = prev;
+    else next._prev = prev;
+    member._prev = null;
+    this.#count--;
+    const task = member._future as Task<unknown>;
+    const status = member._status;
     const waiter = this.#onCompleted;
-    if (waiter !== null && this.#tasks.size === 0 && !waiter.done()) waiter.setResult(true);
-    status._taskEnded(task);
+    if (waiter !== null && this.#count === 0 && !waiter.done()) waiter.setResult(true);
+    if (status !== null && status._state !== "started") status._taskEnded(task);
+    else this.#taskEnded(task);
   }
 
   /**
@@ -176,7 +229,7 @@ export class TaskGroup {
       this.#cancelOnEnter = true;
       return;
     }
-    if (this.#phase === "done" || (this.#phase === "exiting" && this.#tasks.size === 0)) return;
+    if (this.#phase === "done" || (this.#phase === "exiting" && this.#count === 0)) return;
     if (this.#aborting) return;
     this.#abort();
     const parent = this.#parent;
@@ -228,7 +281,7 @@ export class TaskGroup {
     if (threw && !this.#aborting) this.#abort();
 
     let pendingCancellation: CancelledError | null = null;
-    while (this.#tasks.size > 0) {
+    while (this.#count > 0) {
       if (this.#onCompleted === null) this.#onCompleted = new GroupWait(parent._loop, this);
       try {
         await this.#onCompleted;
@@ -272,13 +325,14 @@ export class TaskGroup {
 
   #abort(): void {
     this.#aborting = true;
-    for (const task of this.#tasks) if (!task.done()) task.cancel();
+    for (let member = this.#first; member !== null; member = member._next) {
+      const task = member._future;
+      if (!task.done()) task.cancel();
+    }
   }
 
-  #onTaskDone = (task: Task<unknown>): void => {
-    this.#tasks.delete(task);
-    const waiter = this.#onCompleted;
-    if (waiter !== null && this.#tasks.size === 0 && !waiter.done()) waiter.setResult(true);
+  /** A task of the group (not one still starting) ended: a failure aborts the group. */
+  #taskEnded(task: Task<unknown>): void {
     if (task.cancelled() || !task._hasException) return;
     const error = task.exception();
     this.#errors.push(error);
@@ -296,7 +350,7 @@ export class TaskGroup {
       this.#abort();
       this.#parentCancelRequested = this.#scope?._requestCancel() ?? false;
     }
-  };
+  }
 
   /**
    * @internal For the call graph: the task that awaits this group's tasks (the task running
@@ -309,7 +363,7 @@ export class TaskGroup {
   /** The state of the group, as asyncio's repr shows it. */
   toString(): string {
     const parts: string[] = [];
-    if (this.#tasks.size > 0) parts.push(`tasks=${this.#tasks.size}`);
+    if (this.#count > 0) parts.push(`tasks=${this.#count}`);
     if (this.#errors.length > 0) parts.push(`errors=${this.#errors.length}`);
     if (this.#aborting) parts.push("cancelling");
     else if (this.#phase !== "new") parts.push("entered");

@@ -85,6 +85,38 @@ describe("taskGroup()", () => {
     assert.equal(getRunningLoop().time(), 0.2);
   });
 
+  both("cancels the tasks still running in the order they were created, after tasks left from the middle and both ends", async () => {
+    // The group keeps its live tasks in a list that tasks leave as they end: the abort must
+    // reach every task left, each once, in creation order.
+    const cancelled: number[] = [];
+    const sizes: number[] = [];
+    const err = await caught(() =>
+      taskGroup(async (g) => {
+        for (let i = 0; i < 7; i++) {
+          g.createTask(async () => {
+            if (i === 0 || i === 3 || i === 6) return; // leave from the first, the middle, the last place
+            try {
+              await sleep(10);
+            } catch (error) {
+              if (isCancelledError(error)) cancelled.push(i);
+              throw error;
+            }
+          });
+        }
+        await sleep(1);
+        sizes.push(groupSize(g));
+        g.createTask(async () => {
+          divideByZero();
+        });
+        await sleep(0);
+      }),
+    );
+    assert.deepEqual(errorTypes(err), new Set([ZeroDivisionError]));
+    assert.deepEqual(sizes, [4]);
+    assert.deepEqual(cancelled, [1, 2, 4, 5]);
+    assert.equal(getRunningLoop().time(), 1);
+  });
+
   both("takes tasks created while the body awaits", async () => {
     // CPython: test_taskgroups.py BaseTestTaskGroup.test_taskgroup_02
     let t1!: Task<number>, t2!: Task<number>;

@@ -238,6 +238,27 @@ describe("gather() of futures", () => {
     });
   });
 
+  it("fills every place when done futures, a thunk given twice and pending futures are mixed", async () => {
+    // Each result is stored as its child completes: the places of a future given twice, of a
+    // thunk given again and of children done before the gather must all be filled.
+    await runTest(async () => {
+      const loop = getRunningLoop();
+      const done = loop.createFuture<string>();
+      done.setResult("done");
+      const late = loop.createFuture<string>();
+      const early = loop.createFuture<string>();
+      const thunk = async (): Promise<string> => {
+        await sleep(0);
+        return "thunk";
+      };
+      const fut = gather(done, thunk, late, thunk, early, done, late);
+      early.setResult("early");
+      await sleep(0);
+      late.setResult("late");
+      assert.deepEqual(await fut, ["done", "thunk", "late", "thunk", "early", "done", "late"]);
+    });
+  });
+
   it("does not cancel the other children when one fails", async () => {
     // asyncio's gather: "the first raised exception will be immediately propagated";
     // the others keep running.
