@@ -71,8 +71,14 @@ class GroupMember extends DoneCallback {
   override _run(): void {
     this._group._memberDone(this);
   }
+
+  /** In the task's repr, as asyncio's: `cb=[TaskGroup._on_task_done()]`. */
+  override toString(): string {
+    return "TaskGroup._on_task_done()";
+  }
 }
 
+/** The member's callback as `removeDoneCallback` sees it: it runs `_memberDone` instead. */
 function noop(): void {}
 
 /** `createTask` on a group that takes no task: a coroutine given is closed, never run. */

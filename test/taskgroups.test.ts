@@ -1012,8 +1012,10 @@ describe("taskGroup()", () => {
       let group!: TaskGroup;
       await taskGroup(async (g) => {
         group = g;
-        g.createTask(() => sleep(1));
+        const task = g.createTask(() => sleep(1), { name: "child" });
         assert.equal(String(g), "<TaskGroup tasks=1 entered>");
+        // A task of a group names the group's callback, as asyncio's repr does.
+        assert.match(String(task), /cb=\[TaskGroup\._on_task_done\(\)\]>$/);
       });
       assert.equal(String(group), "<TaskGroup entered>");
       await taskGroup(async (g) => {

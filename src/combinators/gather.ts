@@ -3,7 +3,7 @@
  */
 import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
-import { DoneCallback, Future, isFuture } from "../futures.js";
+import { Future, isFuture } from "../futures.js";
 import { checkAwaitable, checkOptions, describe, isThenable } from "../internal/validate.js";
 import { type Awaitable, type AwaitableResult, _ensureFutureOn } from "../tasks.js";
 
@@ -52,33 +52,6 @@ export class GatheringFuture<T> extends Future<T> {
     for (const child of this.#children) if (child.cancel(msg)) cancelled = true;
     if (cancelled) this._cancelRequested = true;
     return cancelled;
-  }
-}
-
-/**
- * The callback a child of a gather runs when it is done: it knows the child's place in the
- * results, so each result is stored as its child completes (one pass over the children, not a
- * second one at the end).
- */
-class GatherChild extends DoneCallback {
-  readonly _index: number;
-
-  constructor(
-    child: Future<unknown>,
-    onDone: (child: Future<unknown>, index: number) => void,
-    waiter: () => Future<unknown> | null,
-    index: number,
-  ) {
-    super(child, onDone as unknown as (future: never) => unknown, null, waiter);
-    this._index = index;
-  }
-
-  override _run(): void {
-    try {
-      (this._fn as unknown as (child: Future<unknown>, index: number) => void)(this._future, this._index);
-    } catch (exception) {
-      this._report(exception);
-    }
   }
 }
 
@@ -204,16 +177,11 @@ function gatherList(args: unknown[], returnExceptions: boolean): GatheringFuture
   }
 
   const children: Future<unknown>[] = new Array<Future<unknown>>(args.length);
-  /** The results, stored as each child completes (a child followed twice, at its first place). */
-  const results: unknown[] = new Array<unknown>(args.length);
   /** The tasks made for thunks and coroutines: one given twice runs once. */
   const made = new Map<unknown, Future<unknown>>();
-  /** The places of a thunk or coroutine given again: they get its result at the end. */
-  const repeats: number[] = [];
   /** Futures passed in from outside: the gather lets go of them when it finishes. */
   const foreign: Future<unknown>[] = [];
-  /** Children done before the gather: their places, in order (their callbacks run at once). */
-  const alreadyDone: number[] = [];
+  const alreadyDone: Future<unknown>[] = [];
   let loop: EventLoop | undefined;
   let outer: GatheringFuture<unknown[]> | null = null;
   // A future given twice is simply followed twice (asyncio dedupes it, with the same
@@ -224,12 +192,11 @@ function gatherList(args: unknown[], returnExceptions: boolean): GatheringFuture
   const graphWaiter = (): Future<unknown> | null => outer;
 
   const release = (): void => {
-    const followed = onChildDone as unknown as (child: Future<unknown>) => void;
-    for (const child of foreign) if (!child.done()) child.removeDoneCallback(followed);
+    for (const child of foreign) if (!child.done()) child.removeDoneCallback(onChildDone);
     foreign.length = 0;
   };
 
-  const onChildDone = (child: Future<unknown>, index: number): void => {
+  const onChildDone = (child: Future<unknown>): void => {
     finished++;
     if (outer === null || outer.done()) {
       if (!child.cancelled()) child.exception(); // mark the error retrieved
@@ -247,14 +214,12 @@ function gatherList(args: unknown[], returnExceptions: boolean): GatheringFuture
         return;
       }
     }
-    // The child's own CancelledError (asyncio makes a new one with the same message).
-    results[index] = child.cancelled()
-      ? child._makeCancelledError()
-      : child._hasException
-        ? child.exception()
-        : child.result();
     if (finished === registered) {
-      for (const at of repeats) results[at] = results[children.indexOf(children[at] as Future<unknown>)];
+      const results = children.map((fut) => {
+        // The child's own CancelledError (asyncio makes a new one with the same message).
+        if (fut.cancelled()) return fut._makeCancelledError();
+        return fut._hasException ? fut.exception() : fut.result();
+      });
       if (outer._cancelRequested) outer.setException(child._makeCancelledError());
       else outer.setResult(results);
     }
@@ -273,7 +238,6 @@ function gatherList(args: unknown[], returnExceptions: boolean): GatheringFuture
       const known = made.get(arg);
       if (known !== undefined) {
         children[i] = known;
-        repeats.push(i);
         continue;
       }
       loop ??= getRunningLoop();
@@ -282,11 +246,11 @@ function gatherList(args: unknown[], returnExceptions: boolean): GatheringFuture
     }
     loop ??= fut._loop;
     registered++;
+    if (fut.done()) alreadyDone.push(fut);
+    else fut._addInternalCallback(onChildDone, graphWaiter);
     children[i] = fut;
-    if (fut.done()) alreadyDone.push(i);
-    else fut._addRecord(new GatherChild(fut, onChildDone, graphWaiter, i));
   }
   outer = new GatheringFuture<unknown[]>(children, loop as EventLoop);
-  for (const i of alreadyDone) onChildDone(children[i] as Future<unknown>, i);
+  for (const fut of alreadyDone) onChildDone(fut);
   return outer;
 }
