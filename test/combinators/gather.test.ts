@@ -239,8 +239,8 @@ describe("gather() of futures", () => {
   });
 
   it("fills every place when done futures, a thunk given twice and pending futures are mixed", async () => {
-    // Each result is stored as its child completes: the places of a future given twice, of a
-    // thunk given again and of children done before the gather must all be filled.
+    // The places of a future given twice, of a thunk given again and of children done before
+    // the gather must all be filled, whatever order the children complete in.
     await runTest(async () => {
       const loop = getRunningLoop();
       const done = loop.createFuture<string>();
