@@ -260,11 +260,16 @@ export class AwaitRecord implements ReadyItem, Chained<unknown> {
       // error thrown by `cb` (or passed through it) reaches Node's unhandled-rejection
       // tracking exactly as a native promise's would, instead of vanishing with this record.
       // A `.then()`/`await` attached later marks it handled, as for a native promise.
-      this.#promise();
+      this._chained();
     }
   }
 
-  #promise(): Promise<unknown> {
+  /**
+   * @internal The promise that follows this record's outcome, made on first use. (A method, not
+   * a `#private` one: V8 gives every instance of a class with private methods a slot for the
+   * class's brand, 8 bytes in each of the records every await makes.)
+   */
+  _chained(): Promise<unknown> {
     if (this._chain === null) {
       const chain = { resolve: null, reject: null, promise: null } as unknown as ChainState;
       chain.promise = new Promise<unknown>((resolve, reject) => {
@@ -282,15 +287,15 @@ export class AwaitRecord implements ReadyItem, Chained<unknown> {
     onfulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.#promise().then(onfulfilled, onrejected);
+    return this._chained().then(onfulfilled, onrejected);
   }
 
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<unknown> {
-    return this.#promise().catch(onrejected);
+    return this._chained().catch(onrejected);
   }
 
   finally(onfinally?: (() => void) | null): Promise<unknown> {
-    return this.#promise().finally(onfinally);
+    return this._chained().finally(onfinally);
   }
 
   toString(): string {
@@ -667,7 +672,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * not become a waiter of the future, so cancelling that task does not cancel the future.
    */
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
-    return this.#callback().catch(onrejected) as Promise<T | R>;
+    return callbackRecord(this as Future<unknown>).catch(onrejected) as Promise<T | R>;
   }
 
   /**
@@ -675,16 +680,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * `Promise.prototype.finally`. A callback, not an await (see `catch`).
    */
   finally(onfinally?: (() => void) | null): Promise<T> {
-    return this.#callback().finally(onfinally) as Promise<T>;
+    return callbackRecord(this as Future<unknown>).finally(onfinally) as Promise<T>;
   }
 
-  /** A record that belongs to no task, as a callback's: its promise follows the future. */
-  #callback(): AwaitRecord {
-    const record = new AwaitRecord(this as Future<unknown>, null, null, null);
-    if (this._state !== "pending") queueMicrotask(() => record._deliver());
-    else this._addRecord(record);
-    return record;
-  }
 
   /**
    * @internal Suspends `record._task` (if any) on this future: records the future as the
@@ -851,11 +849,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return parts;
   }
 
-  #describeRecord(record: CallbackRecord): string {
-    if (record instanceof DoneCallback) return record.toString();
-    return record._task === null ? "await" : `await in ${record._task._nameForRepr()}`;
-  }
-
   /** @internal The callback records of a pending future, in order (a copy). */
   _callbackRecords(): CallbackRecord[] {
     const rest = this._cbs;
@@ -874,12 +867,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
     // As CPython: the first, a count, and the last when there are more than two.
     if (records.length > 2) {
       return [
-        this.#describeRecord(records[0] as CallbackRecord),
+        describeRecord(records[0] as CallbackRecord),
         `<${records.length - 2} more>`,
-        this.#describeRecord(records[records.length - 1] as CallbackRecord),
+        describeRecord(records[records.length - 1] as CallbackRecord),
       ];
     }
-    return records.map((r) => this.#describeRecord(r));
+    return records.map((r) => describeRecord(r));
   }
 
   toString(): string {
@@ -1001,3 +994,21 @@ export function _wrapThenable<T>(thenable: PromiseLike<T>, loop: EventLoop): Fut
 }
 
 function ignore(): void {}
+
+/**
+ * A record that belongs to no task, as a callback's (`catch`, `finally`): its promise follows
+ * the future. (Module functions, not `#private` methods: V8 gives every instance of a class with
+ * private methods a slot for the class's brand, 8 bytes in every future and task.)
+ */
+function callbackRecord(future: Future<unknown>): AwaitRecord {
+  const record = new AwaitRecord(future, null, null, null);
+  if (future._state !== "pending") queueMicrotask(() => record._deliver());
+  else future._addRecord(record);
+  return record;
+}
+
+/** One callback record in a future's repr. */
+function describeRecord(record: CallbackRecord): string {
+  if (record instanceof DoneCallback) return record.toString();
+  return record._task === null ? "await" : `await in ${record._task._nameForRepr()}`;
+}
