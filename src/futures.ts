@@ -370,7 +370,7 @@ export class DoneCallback implements ReadyItem {
     if (isThenable(result)) result.then(undefined, (exception: unknown) => this._report(exception));
   }
 
-  /** The callback threw (or its promise rejected): the loop's exception handler hears it. */
+  /** @internal The callback threw (or its promise rejected): the loop's exception handler hears it. */
   _report(exception: unknown): void {
     const future = this._future;
     future._loop.callExceptionHandler({
@@ -682,7 +682,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
   finally(onfinally?: (() => void) | null): Promise<T> {
     return callbackRecord(this as Future<unknown>).finally(onfinally) as Promise<T>;
   }
-
 
   /**
    * @internal Suspends `record._task` (if any) on this future: records the future as the
