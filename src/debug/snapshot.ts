@@ -98,10 +98,7 @@ function tolerant<T>(read: () => T, fallback: T): T {
 
 /** @internal The futures `task`'s code awaits now. */
 export function _awaitsOf(task: Task<unknown>): Future<unknown>[] {
-  const records = task._waitRecords === null ? [task._waitRecord] : [task._waitRecord, ...task._waitRecords];
-  const futures: Future<unknown>[] = [];
-  for (const record of records) if (record !== null) futures.push(record._future);
-  return futures;
+  return task._awaitRecords().map((record) => record._future);
 }
 
 /** @internal The snapshot of one loop. */

@@ -388,7 +388,7 @@ export class Tracer {
     const end = start + dur;
     if (task._state === "pending") {
       const waiter = task._futWaiter;
-      const more = task._waitRecords === null ? 0 : task._waitRecords.length - (task._waitRecord === null ? 1 : 0);
+      const more = Math.max(0, task._awaitRecords().length - 1);
       const awaiting = waiter === null
         ? "a promise the library did not make"
         : describeAwaited(waiter) + (more > 0 ? ` and ${more} more` : "");
