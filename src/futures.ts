@@ -18,13 +18,13 @@
  */
 import { type Context, currentContext } from "./context.js";
 import { type CancelledError, InvalidStateError, RuntimeError, _makeCancelledError } from "./errors.js";
-import type { ReadyItem } from "./events/handles.js";
+import { type ReadyItem, _invokeCallback } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
 import { _runOutsideFrame, frameStorage, getRunningLoop } from "./events/running.js";
 import { formatRepr, inspectCustom, reprValue } from "./internal/inspect.js";
 import { type CancelScope, pendingScope } from "./internal/scope.js";
 import { settledOutcome } from "./internal/settled.js";
-import { checkFunction, checkOptions, describe, isThenable } from "./internal/validate.js";
+import { checkFunction, checkOptions, describe } from "./internal/validate.js";
 import type { WaiterQueue } from "./internal/waiters.js";
 import type { Task } from "./tasks.js";
 
@@ -355,23 +355,13 @@ export class DoneCallback implements ReadyItem {
   }
 
   _run(): void {
-    // `_invokeCallback`'s work without its argument array and error closure: this runs once
-    // per task that anything (a gather, a group) follows.
-    const future = this._future;
-    const fn = this._fn as (future: Future<unknown>) => unknown;
-    const context = this._context;
-    let result: unknown;
-    try {
-      result = context === null ? fn(future) : frameStorage.run(context, fn, future);
-    } catch (exception) {
-      this._report(exception);
-      return;
-    }
-    if (isThenable(result)) result.then(undefined, (exception: unknown) => this._report(exception));
+    // One argument and this record as the reporter: no array or closure per run (this runs
+    // once per task that anything, a gather or a group, follows).
+    _invokeCallback(this._context, this._fn, null, this._future, this);
   }
 
   /** @internal The callback threw (or its promise rejected): the loop's exception handler hears it. */
-  _report(exception: unknown): void {
+  _callbackFailed(exception: unknown): void {
     const future = this._future;
     future._loop.callExceptionHandler({
       message: `Exception in callback ${this._fn.name || "anonymous"}(${future.toString()})`,

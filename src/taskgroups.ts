@@ -130,7 +130,7 @@ export class TaskGroup {
     if (this.#aborting) refuse(this, coro, "is shutting down");
     const task = (this.#loop as EventLoop).createTask(coro, options);
     this.#join(task as Task<unknown>, null);
-    // An eager task may have failed and aborted the group before it joined the set.
+    // An eager task may have failed and aborted the group before it joined.
     if (this.#aborting && !task.done()) task.cancel();
     return task;
   }

@@ -9,28 +9,42 @@ import { isThenable } from "../internal/validate.js";
 import type { EventLoop } from "./loop.js";
 import { frameStorage } from "./running.js";
 
+/** @internal Who hears that a callback failed: the owner of the callback (a handle, a future's callback record). */
+export interface CallbackReporter {
+  /** `fn`, called with `args` (`null`: with one argument), threw `exception`, or its promise rejected with it. */
+  _callbackFailed(exception: unknown, fn: Callback, args: readonly unknown[] | null): void;
+}
+
 /**
- * @internal Calls a user callback, in `context` when one is given (as its frame, so an async
+ * @internal Calls a user callback with `args`, or with the one argument `arg` when `args` is
+ * `null` (no array to make per call), in `context` when one is given (as its frame, so an async
  * callback keeps it across its awaits). A throw, or a rejection of what an async callback
- * returned, goes to `onError`: never to Node's unhandledRejection.
+ * returned, goes to `reporter`: never to Node's unhandledRejection. Nothing is made per call
+ * unless the callback fails or returns a promise.
  */
 export function _invokeCallback(
   context: Context | null,
-  fn: (...args: never[]) => unknown,
-  args: unknown[],
-  onError: (exception: unknown) => void,
+  fn: Callback,
+  args: readonly unknown[] | null,
+  arg: unknown,
+  reporter: CallbackReporter,
 ): void {
   let result: unknown;
   try {
-    result =
-      context === null
-        ? fn(...(args as never[]))
-        : frameStorage.run(context, fn, ...(args as never[]));
+    if (args === null) result = context === null ? fn(arg as never) : frameStorage.run(context, fn, arg as never);
+    else result = context === null ? fn(...(args as never[])) : frameStorage.run(context, fn, ...(args as never[]));
   } catch (exception) {
-    onError(exception);
+    reporter._callbackFailed(exception, fn, args);
     return;
   }
-  if (isThenable(result)) result.then(undefined, onError);
+  if (isThenable(result)) {
+    result.then(undefined, (exception: unknown) => reporter._callbackFailed(exception, fn, args));
+  }
+}
+
+/** `name(arg, …)`, as a callback's repr shows it. */
+function describeCall(fn: Callback, args: readonly unknown[]): string {
+  return `${fn.name || "anonymous"}(${args.map((arg) => reprValue(arg, 30)).join(", ")})`;
 }
 
 /**
@@ -44,7 +58,9 @@ export interface ReadyItem {
 /** @internal Anything the loop's timer heap can hold: a {@link TimerHandle}, a `sleep()`. */
 export interface TimerEntry extends ReadyItem, HeapEntry {}
 
-type Callback = (...args: never[]) => unknown;
+/** @internal A callback of any arguments. */
+export type Callback = (...args: never[]) => unknown;
+
 
 /**
  * A callback scheduled with `loop.callSoon()`; `cancel()` stops it from running.
@@ -93,22 +109,25 @@ export class Handle implements ReadyItem {
   _run(): void {
     const callback = this._callback;
     if (this._cancelled || callback === null) return;
-    const description = this._describeCallback();
-    _invokeCallback(this._context, callback, this._args, (exception) => {
-      this._loop.callExceptionHandler({
-        message: `Exception in callback ${description}`,
-        exception,
-        handle: this,
-      });
+    _invokeCallback(this._context, callback, this._args, undefined, this);
+  }
+
+  /**
+   * @internal The callback failed: named as it was called (not as the handle is now: the
+   * callback may have cancelled its own handle).
+   */
+  _callbackFailed(exception: unknown, fn: Callback, args: readonly unknown[] | null): void {
+    this._loop.callExceptionHandler({
+      message: `Exception in callback ${describeCall(fn, args ?? [])}`,
+      exception,
+      handle: this,
     });
   }
 
   /** @internal */
   _describeCallback(): string {
     const cb = this._callback;
-    if (cb === null) return "(cancelled)";
-    const args = this._args.map((arg) => reprValue(arg, 30)).join(", ");
-    return `${cb.name || "anonymous"}(${args})`;
+    return cb === null ? "(cancelled)" : describeCall(cb, this._args);
   }
 
   /** @internal */

@@ -83,6 +83,30 @@ describe("errors in callbacks", () => {
     assert.match(logged.join("\n"), /Exception in callback.*zeroError/);
   });
 
+  it("name the callback as it was called, with its arguments, even when it cancelled its own handle", async () => {
+    const loop = new TestLoop();
+    const calls: ExceptionContext[] = [];
+    loop.setExceptionHandler((_l, context) => {
+      calls.push(context);
+    });
+    let handle!: ReturnType<TestLoop["callSoon"]>;
+    const selfCancelling = (n: number, s: string): void => {
+      handle.cancel();
+      throw new RangeError(`${n} ${s}`);
+    };
+    handle = loop.callSoon(selfCancelling, 7, "x");
+    const rejecting = async (n: number): Promise<void> => {
+      throw new RangeError(String(n));
+    };
+    loop.callSoon(rejecting, 8);
+    await runOnce(loop);
+    await runOnce(loop);
+    assert.deepEqual(
+      calls.map((c) => c.message),
+      ["Exception in callback selfCancelling(7, 'x')", "Exception in callback rejecting(8)"],
+    );
+  });
+
   it("do not stop the loop: later callbacks, timers and tasks still run", async () => {
     const loop = new TestLoop({ autojump: true });
     const seen = captureExceptions(loop);
