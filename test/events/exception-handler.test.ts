@@ -89,12 +89,11 @@ describe("errors in callbacks", () => {
     loop.setExceptionHandler((_l, context) => {
       calls.push(context);
     });
-    let handle!: ReturnType<TestLoop["callSoon"]>;
     const selfCancelling = (n: number, s: string): void => {
       handle.cancel();
       throw new RangeError(`${n} ${s}`);
     };
-    handle = loop.callSoon(selfCancelling, 7, "x");
+    const handle = loop.callSoon(selfCancelling, 7, "x");
     const rejecting = async (n: number): Promise<void> => {
       throw new RangeError(String(n));
     };
