@@ -179,8 +179,6 @@ function gatherList(args: unknown[], returnExceptions: boolean): GatheringFuture
   const children: Future<unknown>[] = new Array<Future<unknown>>(args.length);
   /** The tasks made for thunks and coroutines: one given twice runs once. */
   const made = new Map<unknown, Future<unknown>>();
-  /** Futures passed in from outside: the gather lets go of them when it finishes. */
-  const foreign: Future<unknown>[] = [];
   const alreadyDone: Future<unknown>[] = [];
   let loop: EventLoop | undefined;
   let outer: GatheringFuture<unknown[]> | null = null;
@@ -191,9 +189,13 @@ function gatherList(args: unknown[], returnExceptions: boolean): GatheringFuture
   /** For the call graph: the children are awaited by whoever awaits the gather. */
   const graphWaiter = (): Future<unknown> | null => outer;
 
+  /**
+   * Lets go of the futures passed in from outside (the tasks made here are the gather's own):
+   * read from `args`, not from a list kept for the purpose (for 100k children that list cost
+   * its growth, copying every entry into ever larger arrays).
+   */
   const release = (): void => {
-    for (const child of foreign) if (!child.done()) child.removeDoneCallback(onChildDone);
-    foreign.length = 0;
+    for (const arg of args) if (isFuture(arg) && !arg.done()) arg.removeDoneCallback(onChildDone);
   };
 
   const onChildDone = (child: Future<unknown>): void => {
@@ -233,7 +235,6 @@ function gatherList(args: unknown[], returnExceptions: boolean): GatheringFuture
       if (loop !== undefined && fut._loop !== loop) {
         throw new RangeError(`gather(): argument ${i} belongs to a different event loop`);
       }
-      foreign.push(fut);
     } else {
       const known = made.get(arg);
       if (known !== undefined) {

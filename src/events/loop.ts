@@ -37,7 +37,7 @@ import { isCoroutine, isCoroutineFunction } from "../coroutines.js";
 import { type TraceOptions, type TraceTarget, type Tracer, _checkTrace, _tracerFor } from "../debug/tracing.js";
 import { RuntimeError, _describeEscapingCancellation } from "../errors.js";
 import { AwaitRecord, Future, type Unretrieved, _reportUnretrieved } from "../futures.js";
-import { Deque } from "../internal/deque.js";
+import { Fifo } from "../internal/fifo.js";
 import { Heap } from "../internal/heap.js";
 import { formatRepr, inspectCustom, reprValue } from "../internal/inspect.js";
 import { checkDelay, checkFunction, checkOptions, describe } from "../internal/validate.js";
@@ -179,7 +179,7 @@ export function _setDefaultExecutorFactory(factory: () => Executor): void {
  * asyncio: `asyncio.AbstractEventLoop` / `BaseEventLoop`.
  */
 export class EventLoop implements ClockHost {
-  #ready = new Deque<ReadyItem>();
+  #ready = new Fifo<ReadyItem>();
   #timers = new Heap<TimerEntry>();
   #timerSeq = 0;
   #clock: Clock;

@@ -1,6 +1,6 @@
 /**
  * A double-ended queue on a growable ring buffer: O(1) push and shift at both ends, no
- * per-item allocation. The loop's ready queue and every waiter queue sit on it.
+ * per-item allocation. Every waiter queue sits on it (the loop's ready queue on `fifo.ts`).
  *
  * Invariant: items live in `#buf[(#head + i) & #mask]` for `0 <= i < #size`; the capacity is a
  * power of two; vacated slots are set to `undefined` so the buffer holds no stale references.

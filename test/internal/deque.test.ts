@@ -1,4 +1,4 @@
-// The ring-buffer deque under the loop's ready queue and every waiter queue.
+// The ring-buffer deque under every waiter queue.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
