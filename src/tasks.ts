@@ -899,16 +899,17 @@ class SleepFuture<T> extends Future<T> implements TimerEntry {
  * awaiter in that same pass, as asyncio's bare `yield` does.
  */
 class YieldFuture<T> extends Future<T> implements ReadyItem {
-  readonly #value: T;
-
   constructor(loop: EventLoop, value: T) {
     super(loop);
-    this.#value = value;
+    // The result it will have, kept in the result's own slot while pending (nothing reads a
+    // pending future's result; a cancel overwrites it with its message): no field of its own,
+    // 8 bytes less in every `sleep(0)`.
+    this._result = value;
     loop._enqueue(this);
   }
 
   _run(): void {
-    if (this._state === "pending") this._setResultAndRunCallbacks(this.#value);
+    if (this._state === "pending") this._setResultAndRunCallbacks(this._result as T);
   }
 
   override _isOperation(): boolean {
