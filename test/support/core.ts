@@ -120,3 +120,26 @@ export async function collected(ref: WeakRef<object>): Promise<boolean> {
   }
   return ref.deref() === undefined;
 }
+
+/** A queue as the loop and the waiter queues use it: what {@link takenItemIsCollected} needs. */
+export interface QueueLike {
+  push(item: object): void;
+  shift(): unknown;
+  readonly length: number;
+}
+
+/**
+ * Pushes two items on `queue`, takes the first back, and returns whether the collector then
+ * frees it (the queue kept no reference to it in a vacated slot); the second stays queued.
+ */
+export async function takenItemIsCollected(queue: QueueLike): Promise<boolean> {
+  let ref: WeakRef<object> | undefined;
+  (() => {
+    const item = {};
+    ref = new WeakRef(item);
+    queue.push(item);
+    queue.push({});
+    queue.shift();
+  })();
+  return (await collected(ref as WeakRef<object>)) && queue.length === 1;
+}
