@@ -416,7 +416,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * @internal The result; of a failed future, the report of its error while nobody has
    * retrieved it (see {@link Unretrieved}); of a cancelled future or a task with a cancel
    * pending, the cancel's message (see `_cancelMessage`). Such a future has no result, so one
-   * field serves.
+   * field serves. A pending `sleep(0)` keeps here the result it will have (a cancel replaces it).
    */
   _result: T | undefined = undefined;
   /**

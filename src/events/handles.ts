@@ -61,7 +61,6 @@ export interface TimerEntry extends ReadyItem, HeapEntry {}
 /** @internal A callback of any arguments. */
 export type Callback = (...args: never[]) => unknown;
 
-
 /**
  * A callback scheduled with `loop.callSoon()`; `cancel()` stops it from running.
  *

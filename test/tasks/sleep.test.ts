@@ -111,6 +111,18 @@ describe("sleep", () => {
       assert.equal(timerCount(loop), 0);
     });
   });
+
+  it("sleep(0, result) cancelled before its pass ends with the cancel's message, not the result", async () => {
+    await runTest(async () => {
+      const s = sleep(0, "the result");
+      assert.equal(s.cancel("stopped"), true);
+      await assert.rejects((async () => await s)(), { name: "CancelledError", message: "stopped" });
+      assert.match(String(s), /cancelled/);
+      assert.doesNotMatch(String(s), /the result/);
+      // Left alone, the same kind of future resolves to its result.
+      assert.equal(await sleep(0, "the result"), "the result");
+    });
+  });
 });
 
 describe("loop iterations seen from tasks", () => {
