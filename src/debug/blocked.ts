@@ -8,11 +8,19 @@
  * running jobs; but a task may also wait on a promise of code the library does not know
  * (`fetch`, `fs`, a third-party client), which Node completes from a handle or request of its
  * own (sockets, timers, file and DNS requests…). While a test runs, an async hook notes each
- * one made while its loop runs, until Node destroys it: any of them still referenced or not
- * done may wake a task, so the report waits; what the test runner holds is not counted.
- * Worker threads and pool child processes are counted through the library's own pools.
+ * one made while its loop runs: any of them still referenced or not done may wake a task, so
+ * the report waits; what the test runner holds is not counted. Worker threads and pool child
+ * processes are counted through the library's own pools.
+ *
+ * WHY the hook has no `destroy` callback and opts out of promises: a hook with `destroy` makes
+ * Node track the end of every promise (a weak callback per promise, paid again in each
+ * collection), and one that tracks promises at all runs a hook call per promise made. Each is
+ * paid by every `await` of the test. Whether a noted resource is done is instead asked of the
+ * resource itself when it matters (see `stillPending`), and the list is pruned as it grows.
+ * `trackPromises: false` is honoured from Node 24; Node 22 ignores it and still calls `init`
+ * for each promise, which returns at once.
  */
-import { type AsyncHook, AsyncResource, createHook } from "node:async_hooks";
+import { type AsyncHook, AsyncResource, type HookCallbacks, createHook } from "node:async_hooks";
 import { type EventLoop, _setBlockedReporter } from "../events/loop.js";
 import { _getRunningLoop } from "../events/running.js";
 import { _processJobsRunning } from "../processes/pool.js";
@@ -31,27 +39,52 @@ interface Tracked {
   resource: WeakRef<object>;
 }
 
-/** Per watched loop: the Node resources made while it ran, until Node destroys them. */
+/**
+ * Per watched loop: the Node resources made while it ran, until found done (by
+ * `_realWorkPending`, or when the list has doubled since it was last pruned).
+ */
 const watched = new Map<EventLoop, Map<number, Tracked>>();
 let hook: AsyncHook | null = null;
 /** Set while the watcher makes a timer of its own (not the test's work). */
 let ownWork = false;
+/** The size at which a watched list is next pruned of resources that are done. */
+const PRUNE_FROM = 64;
+
+/** `createHook`'s options; `trackPromises` (Node 24 and later) is missing from the typings. */
+type HookOptions = HookCallbacks & { trackPromises?: boolean };
 
 function ensureHook(): AsyncHook {
-  hook ??= createHook({
+  if (hook !== null) return hook;
+  let pruneAt = PRUNE_FROM;
+  const options: HookOptions = {
     init(asyncId, type, _trigger, resource) {
       // An `AsyncResource` is code's own bookkeeping (a callback bound to its context): it
       // holds nothing open and is destroyed only when its owner says so.
       if (ownWork || NOT_WORK.has(type) || resource instanceof AsyncResource) return;
       const loop = _getRunningLoop();
       if (loop === null) return;
-      watched.get(loop)?.set(asyncId, { type, resource: new WeakRef(resource as object) });
+      const made = watched.get(loop);
+      if (made === undefined) return;
+      made.set(asyncId, { type, resource: new WeakRef(resource as object) });
+      if (made.size >= pruneAt) {
+        pruneDone(made, new Set(process.getActiveResourcesInfo()));
+        pruneAt = Math.max(PRUNE_FROM, made.size * 2);
+      }
     },
-    destroy(asyncId) {
-      for (const map of watched.values()) map.delete(asyncId);
-    },
-  });
+    trackPromises: false,
+  };
+  hook = createHook(options);
   return hook;
+}
+
+/** Drops from `made` every resource that can no longer call back; whether any may still. */
+function pruneDone(made: Map<number, Tracked>, active: ReadonlySet<string>): boolean {
+  let pending = false;
+  for (const [id, entry] of made) {
+    if (stillPending(entry, active)) pending = true;
+    else made.delete(id);
+  }
+  return pending;
 }
 
 /** Whether this runtime's async hooks are told of the handles code makes; `null`: not probed yet. */
@@ -93,6 +126,11 @@ export function _watchOutsideWork(loop: EventLoop): () => void {
   };
 }
 
+/** @internal How many Node resources made while `loop` runs are noted (-1: not watched). */
+export function _watchedResources(loop: EventLoop): number {
+  return watched.get(loop)?.size ?? -1;
+}
+
 /** @internal Runs `fn` (which makes a timer or an immediate) without counting what it makes. */
 export function _asOwnWork<T>(fn: () => T): T {
   ownWork = true;
@@ -104,14 +142,17 @@ export function _asOwnWork<T>(fn: () => T): T {
 }
 
 /**
- * Whether a Node resource may still call back: a handle while it keeps the process alive
- * (`hasRef()`), a request while Node lists its kind among the active resources (`active`):
- * Node does not always emit `destroy` for a request that completed (Node 26 reuses some), so
- * its being listed, not its not being destroyed, is what counts.
+ * Whether a Node resource may still call back: a timer until it has fired or been cleared
+ * (`_destroyed`: its `hasRef()` stays true after), a handle while it keeps the process alive
+ * (`hasRef()`, false once closed), a request while Node lists its kind among the active
+ * resources (`active`). A request that is done but not yet collected counts while another of
+ * its kind is active: the report waits a little longer, it is never made too early.
  */
 function stillPending(entry: Tracked, active: ReadonlySet<string>): boolean {
-  const resource = entry.resource.deref() as { hasRef?: () => boolean; constructor?: { name?: string } } | undefined;
-  if (resource === undefined) return false;
+  const resource = entry.resource.deref() as
+    | { hasRef?: () => boolean; _destroyed?: unknown; constructor?: { name?: string } }
+    | undefined;
+  if (resource === undefined || resource._destroyed === true) return false;
   if (typeof resource.hasRef === "function") return resource.hasRef();
   return active.has(resource.constructor?.name ?? entry.type);
 }
@@ -132,10 +173,7 @@ export function _realWorkPending(loop: EventLoop): boolean {
     return process.getActiveResourcesInfo().some((kind) => kind !== "SignalWrap" && kind !== "CloseReq");
   }
   const active = new Set(process.getActiveResourcesInfo());
-  for (const [id, entry] of made) {
-    if (stillPending(entry, active)) return true;
-    made.delete(id);
-  }
+  if (pruneDone(made, active)) return true;
   // A message port that is referenced now waits for a reply, wherever it was made: a module
   // loader running on its own thread (a dynamic `import()` under tsx or other loader hooks),
   // a worker thread's answer.

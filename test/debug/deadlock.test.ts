@@ -21,6 +21,7 @@ import {
   taskGroup,
   toThread,
 } from "../../src/index.js";
+import { _watchedResources } from "../../src/debug/blocked.js";
 import { runTest } from "../../src/testing.js";
 import { unsupportedOn } from "../support/runtime.js";
 
@@ -156,6 +157,33 @@ describe("runTest deadlock report", () => {
       }),
     );
     assert.equal(value, 7);
+  });
+
+  // The timeouts turn a report that never comes into a failure instead of a hang.
+  it("reports once the real timers the test made have fired or been cleared", { ...REPORTS, timeout: 20_000 }, async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const error = await rejection(
+      runTest(async () => {
+        await new Promise<void>((resolve) => timers.push(setTimeout(resolve, 5)));
+        timers.push(setTimeout(() => {}, 60_000));
+        clearTimeout(timers[1]);
+        await new Event().wait();
+      }),
+    );
+    assert.match(error.message, /deadlock/);
+    assert.equal(timers.length, 2, "both timers stay referenced, so only their state says they are done");
+  });
+
+  it("keeps its list of what a test made short: 10,000 immediates that ran leave few", { ...REPORTS, timeout: 20_000 }, async () => {
+    let noted = -1;
+    await runTest(async () => {
+      for (let i = 0; i < 100; i++) {
+        await Promise.all(Array.from({ length: 100 }, () => new Promise<void>((resolve) => setImmediate(resolve))));
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      }
+      noted = _watchedResources(getRunningLoop());
+    });
+    assert.ok(noted >= 0 && noted < 500, `${noted} resources still noted`);
   });
 
   it("ignores an unreferenced timer (it would not keep Node alive either)", REPORTS, async () => {
