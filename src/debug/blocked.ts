@@ -41,21 +41,22 @@ interface Tracked {
 
 /**
  * Per watched loop: the Node resources made while it ran, until found done (by
- * `_realWorkPending`, or when the list has doubled since it was last pruned).
+ * `_realWorkPending`, or when a list has doubled since it was last pruned).
  */
 const watched = new Map<EventLoop, Map<number, Tracked>>();
 let hook: AsyncHook | null = null;
 /** Set while the watcher makes a timer of its own (not the test's work). */
 let ownWork = false;
-/** The size at which a watched list is next pruned of resources that are done. */
+/** The least size at which a watched list is pruned of resources that are done. */
 const PRUNE_FROM = 64;
+/** The size at which the watched list is next pruned: twice what the last prune left. */
+let pruneAt = PRUNE_FROM;
 
 /** `createHook`'s options; `trackPromises` (Node 24 and later) is missing from the typings. */
 type HookOptions = HookCallbacks & { trackPromises?: boolean };
 
 function ensureHook(): AsyncHook {
   if (hook !== null) return hook;
-  let pruneAt = PRUNE_FROM;
   const options: HookOptions = {
     init(asyncId, type, _trigger, resource) {
       // An `AsyncResource` is code's own bookkeeping (a callback bound to its context): it
@@ -66,10 +67,7 @@ function ensureHook(): AsyncHook {
       const made = watched.get(loop);
       if (made === undefined) return;
       made.set(asyncId, { type, resource: new WeakRef(resource as object) });
-      if (made.size >= pruneAt) {
-        pruneDone(made, new Set(process.getActiveResourcesInfo()));
-        pruneAt = Math.max(PRUNE_FROM, made.size * 2);
-      }
+      if (made.size >= pruneAt) pruneDone(made, new Set(process.getActiveResourcesInfo()));
     },
     trackPromises: false,
   };
@@ -84,6 +82,7 @@ function pruneDone(made: Map<number, Tracked>, active: ReadonlySet<string>): boo
     if (stillPending(entry, active)) pending = true;
     else made.delete(id);
   }
+  pruneAt = Math.max(PRUNE_FROM, made.size * 2);
   return pending;
 }
 
@@ -119,6 +118,7 @@ export function _outsideWorkVisible(): boolean {
  */
 export function _watchOutsideWork(loop: EventLoop): () => void {
   watched.set(loop, new Map());
+  pruneAt = PRUNE_FROM;
   ensureHook().enable();
   return () => {
     watched.delete(loop);

@@ -177,11 +177,18 @@ describe("runTest deadlock report", () => {
   it("keeps its list of what a test made short: 10,000 immediates that ran leave few", { ...REPORTS, timeout: 20_000 }, async () => {
     let noted = -1;
     await runTest(async () => {
+      // A task that keeps a callback ready: the loop is never stuck, so no deadlock check
+      // prunes the list; only its growth does.
+      let busy = true;
+      const spinner = createTask(async () => {
+        while (busy) await sleep(0);
+      });
       for (let i = 0; i < 100; i++) {
         await Promise.all(Array.from({ length: 100 }, () => new Promise<void>((resolve) => setImmediate(resolve))));
-        await new Promise<void>((resolve) => setTimeout(resolve, 0));
       }
       noted = _watchedResources(getRunningLoop());
+      busy = false;
+      await spinner;
     });
     assert.ok(noted >= 0 && noted < 500, `${noted} resources still noted`);
   });
