@@ -100,10 +100,14 @@ function enterAndCall<A, B, R>(frame: Frame, fn: (a: A, b: B) => R, a: A, b: B):
 
 /**
  * @internal Runs `fn` outside any frame (loop callbacks run so). Not `frameStorage.exit()`:
- * on Node 20 that disables and re-enables the promise hooks on every call.
+ * on Node 20 that disables and re-enables the promise hooks on every call. Already outside
+ * (a Node event's callback, an iteration started by one), `fn` is called as it is: entering
+ * the empty frame again would make a frame for nothing (a `Map` on Node ≥ 24), once per
+ * iteration of a loop woken by I/O.
  */
 export function _runOutsideFrame(fn: () => void): void {
-  frameStorage.run(undefined as unknown as Frame, fn);
+  if (frameStorage.getStore() === undefined) fn();
+  else frameStorage.run(undefined as unknown as Frame, fn);
 }
 
 let runningLoop: EventLoop | null = null;
