@@ -442,7 +442,8 @@ const TABLES: Table[] = [
       "`transport.write`), and the same two programs on CPython asyncio and on uvloop. TCP_NODELAY everywhere. " +
       "The machine has 2 cores, one for the server and one for the load generator: when the load generator's CPU " +
       "nears 100% it sets the pace and requests/s flattens across fast servers, so the server's CPU time per " +
-      "request (from /proc, warm-up included) is shown too: it compares servers whatever the load generator does. " +
+      "request (from /proc, warm-up included) is shown too: it compares servers whatever the load generator does; " +
+      "its user part is the server's own code and runtime, its system part the kernel's work on its socket calls. " +
       "The load generator runs on the newest Node of the run, whichever Node the server runs on.",
     params: { n: 0 },
     quickParams: { n: 0 },
@@ -454,6 +455,8 @@ const TABLES: Table[] = [
       { key: "req_per_s", label: "requests/s", unit: "/s", better: "higher" },
       { key: "p99_ms", label: "p99 latency ms", unit: "ms", better: "lower" },
       { key: "server_us_per_req", label: "server CPU µs per request", unit: "µs", better: "lower" },
+      { key: "server_user_us_per_req", label: "of which user µs", unit: "µs", better: "lower" },
+      { key: "server_sys_us_per_req", label: "of which system µs", unit: "µs", better: "lower" },
       { key: "loadgen_cpu_pct", label: "load generator CPU %", unit: "%", better: "lower" },
     ],
     rows: [
@@ -772,12 +775,17 @@ async function measureEcho(env: Environment, table: Table, row: Row, opts: Optio
   try {
     if ("status" in started) return started;
     const timeoutMs = (load.warmupS + load.durationS) * 1000 + 20_000;
-    const cpuBefore = cpuSeconds(server.pid);
+    const cpuBefore = cpuTimes(server.pid);
     const run = await runProcess(loadgenNode(env, opts), [LOADGEN, JSON.stringify({ port: started.port, ...load })], timeoutMs);
-    const cpuAfter = cpuSeconds(server.pid);
+    const cpuAfter = cpuTimes(server.pid);
     const result = parseResult(run, timeoutMs);
-    if (result.status === "ok" && cpuBefore !== null && cpuAfter !== null && (result.metrics.total_requests ?? 0) > 0) {
-      result.metrics.server_us_per_req = ((cpuAfter - cpuBefore) * 1e6) / (result.metrics.total_requests as number);
+    const requests = result.status === "ok" ? (result.metrics.total_requests ?? 0) : 0;
+    if (result.status === "ok" && cpuBefore !== null && cpuAfter !== null && requests > 0) {
+      const user = ((cpuAfter.user - cpuBefore.user) * 1e6) / requests;
+      const system = ((cpuAfter.system - cpuBefore.system) * 1e6) / requests;
+      result.metrics.server_us_per_req = user + system;
+      result.metrics.server_user_us_per_req = user;
+      result.metrics.server_sys_us_per_req = system;
     }
     return result;
   } finally {
@@ -796,13 +804,16 @@ const CLOCK_TICKS = (() => {
   }
 })();
 
-/** CPU time (user + system) a process has used so far, in seconds, from /proc; null elsewhere. */
-function cpuSeconds(pid: number | undefined): number | null {
+/**
+ * The CPU time a process has used so far, in seconds, in its own code (user) and in the kernel
+ * on its behalf (system: the socket calls), from /proc; null elsewhere.
+ */
+function cpuTimes(pid: number | undefined): { user: number; system: number } | null {
   if (pid === undefined) return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
   } catch {
     return null;
   }
