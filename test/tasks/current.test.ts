@@ -16,6 +16,7 @@ import {
   sleep,
 } from "../../src/index.js";
 import { TestLoop, runTest } from "../../src/testing.js";
+import { schedule } from "../../src/transports/util.js";
 import { captureExceptions, collectGarbage } from "../support/core.js";
 
 describe("currentTask", () => {
@@ -104,6 +105,34 @@ describe("currentTask", () => {
       await sleep(1);
       assert.deepEqual(seen, [null, null, null]);
       assert.notEqual(currentTask(), null);
+    });
+  });
+
+  it("is null in a callSoon made by a task's code between iterations (after a foreign await)", async () => {
+    // The task's code resumes from a Node timer, outside any iteration of the loop, and asks for
+    // one: the iteration starts from inside the task's frame and must leave it for the callback.
+    await runTest(async () => {
+      const loop = getRunningLoop();
+      const me = currentTask();
+      const seen: unknown[] = [];
+      await delay(1);
+      loop.callSoon(() => seen.push(currentTask()));
+      await sleep(0.01);
+      assert.deepEqual(seen, [null]);
+      assert.equal(currentTask(), me);
+    });
+  });
+
+  it("is null in a transport's scheduled protocol call when a task's code started the iteration", async () => {
+    // Transports call protocols through the loop with no context of their own (schedule()); the
+    // iteration itself must leave the frame of the code that asked for it.
+    await runTest(async () => {
+      const loop = getRunningLoop();
+      const seen: unknown[] = [];
+      await delay(1);
+      schedule(loop, () => seen.push(currentTask()));
+      await sleep(0.01);
+      assert.deepEqual(seen, [null]);
     });
   });
 
