@@ -1237,7 +1237,12 @@ async function cpuProfile(env: Environment, tableId: string, node: string, opts:
     `CPU profile of the asyncio-ts program (${row.label}, ${runtimeLabel(env, node)}, ` +
       `${table.workload === "echo" ? "one run" : "two runs of the full size in one process"}` +
       `${table.workload === "echo" ? ", the server process under load" : ""}), ` +
-      `${summary.totalMs.toFixed(0)} ms sampled. Where the self time goes:`,
+      `${summary.totalMs.toFixed(0)} ms sampled` +
+      // V8's profiler samples wall time: a server descheduled inside a system call (its send
+      // wakes the load generator on the other core) has that time counted to the call.
+      `${table.workload === "echo" ? " (V8 samples wall time: while the server is descheduled inside a socket " +
+        "call, the time counts to that call, `writeBuffer` for a send; the table's user and system columns give " +
+        "CPU time)" : ""}. Where the self time goes:`,
     "",
     "| Area | self ms | share |",
     "| --- | ---: | ---: |",
