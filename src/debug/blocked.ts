@@ -40,17 +40,21 @@ interface Tracked {
 }
 
 /**
- * Per watched loop: the Node resources made while it ran, until found done (by
- * `_realWorkPending`, or when a list has doubled since it was last pruned).
+ * What one watched loop's code made: the Node resources made while it ran, until found done
+ * (by `_realWorkPending`, or when the list has doubled since it was last pruned).
  */
-const watched = new Map<EventLoop, Map<number, Tracked>>();
+interface Watch {
+  readonly made: Map<number, Tracked>;
+  /** The size at which `made` is next pruned: twice what the last prune left. */
+  pruneAt: number;
+}
+
+const watched = new Map<EventLoop, Watch>();
 let hook: AsyncHook | null = null;
 /** Set while the watcher makes a timer of its own (not the test's work). */
 let ownWork = false;
 /** The least size at which a watched list is pruned of resources that are done. */
 const PRUNE_FROM = 64;
-/** The size at which the watched list is next pruned: twice what the last prune left. */
-let pruneAt = PRUNE_FROM;
 
 /** `createHook`'s options; `trackPromises` (Node 24 and later) is missing from the typings. */
 type HookOptions = HookCallbacks & { trackPromises?: boolean };
@@ -64,10 +68,10 @@ function ensureHook(): AsyncHook {
       if (ownWork || NOT_WORK.has(type) || resource instanceof AsyncResource) return;
       const loop = _getRunningLoop();
       if (loop === null) return;
-      const made = watched.get(loop);
-      if (made === undefined) return;
-      made.set(asyncId, { type, resource: new WeakRef(resource as object) });
-      if (made.size >= pruneAt) pruneDone(made, new Set(process.getActiveResourcesInfo()));
+      const watch = watched.get(loop);
+      if (watch === undefined) return;
+      watch.made.set(asyncId, { type, resource: new WeakRef(resource as object) });
+      if (watch.made.size >= watch.pruneAt) pruneDone(watch, new Set(process.getActiveResourcesInfo()));
     },
     trackPromises: false,
   };
@@ -75,14 +79,15 @@ function ensureHook(): AsyncHook {
   return hook;
 }
 
-/** Drops from `made` every resource that can no longer call back; whether any may still. */
-function pruneDone(made: Map<number, Tracked>, active: ReadonlySet<string>): boolean {
+/** Drops from the watch every resource that can no longer call back; whether any may still. */
+function pruneDone(watch: Watch, active: ReadonlySet<string>): boolean {
+  const made = watch.made;
   let pending = false;
   for (const [id, entry] of made) {
     if (stillPending(entry, active)) pending = true;
     else made.delete(id);
   }
-  pruneAt = Math.max(PRUNE_FROM, made.size * 2);
+  watch.pruneAt = Math.max(PRUNE_FROM, made.size * 2);
   return pending;
 }
 
@@ -117,8 +122,7 @@ export function _outsideWorkVisible(): boolean {
  * stops it.
  */
 export function _watchOutsideWork(loop: EventLoop): () => void {
-  watched.set(loop, new Map());
-  pruneAt = PRUNE_FROM;
+  watched.set(loop, { made: new Map(), pruneAt: PRUNE_FROM });
   ensureHook().enable();
   return () => {
     watched.delete(loop);
@@ -128,7 +132,7 @@ export function _watchOutsideWork(loop: EventLoop): () => void {
 
 /** @internal How many Node resources made while `loop` runs are noted (-1: not watched). */
 export function _watchedResources(loop: EventLoop): number {
-  return watched.get(loop)?.size ?? -1;
+  return watched.get(loop)?.made.size ?? -1;
 }
 
 /** @internal Runs `fn` (which makes a timer or an immediate) without counting what it makes. */
@@ -168,12 +172,12 @@ function stillPending(entry: Tracked, active: ReadonlySet<string>): boolean {
 export function _realWorkPending(loop: EventLoop): boolean {
   if (loop._holding().resources.length > 0) return true;
   if (_threadJobsRunning() > 0 || _processJobsRunning() > 0) return true;
-  const made = watched.get(loop);
-  if (made === undefined) {
+  const watch = watched.get(loop);
+  if (watch === undefined) {
     return process.getActiveResourcesInfo().some((kind) => kind !== "SignalWrap" && kind !== "CloseReq");
   }
   const active = new Set(process.getActiveResourcesInfo());
-  if (pruneDone(made, active)) return true;
+  if (pruneDone(watch, active)) return true;
   // A message port that is referenced now waits for a reply, wherever it was made: a module
   // loader running on its own thread (a dynamic `import()` under tsx or other loader hooks),
   // a worker thread's answer.
