@@ -110,7 +110,8 @@ describe("currentTask", () => {
 
   it("is null in a callSoon made by a task's code between iterations (after a foreign await)", async () => {
     // The task's code resumes from a Node timer, outside any iteration of the loop, and asks for
-    // one: the iteration starts from inside the task's frame and must leave it for the callback.
+    // one: the iteration starts from inside the task's frame. A handle enters the context it was
+    // made with, so this holds whatever the iteration does; the next test pins the iteration.
     await runTest(async () => {
       const loop = getRunningLoop();
       const me = currentTask();
