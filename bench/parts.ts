@@ -256,3 +256,25 @@ export async function spawnThenables(n: number, onDone?: (result: number) => voi
   }
   await Promise.all(tasks);
 }
+
+const frames = new AsyncLocalStorage<number>();
+
+/**
+ * Part 3 alone: the floor (`n` async functions awaiting one shared `setImmediate` promise,
+ * collected with `Promise.all`), each function started in an `AsyncLocalStorage` frame of its
+ * own, read back after its await. On Node 22 this also switches on the promise hooks that carry
+ * such frames there, for every promise the process makes; on later Nodes a frame is a `Map` per
+ * task and nothing else. `onDone(i)` (tests) sees each one read its own frame.
+ */
+export async function spawnFrames(n: number, onDone?: (result: number) => void): Promise<void> {
+  const turn = new Promise<void>((resolve) => setImmediate(resolve));
+  const body = async (): Promise<number> => {
+    await turn;
+    const i = frames.getStore() as number;
+    if (onDone !== undefined) onDone(i);
+    return i;
+  };
+  const tasks: Promise<number>[] = [];
+  for (let i = 0; i < n; i++) tasks.push(frames.run(i, body));
+  await Promise.all(tasks);
+}

@@ -278,8 +278,10 @@ const TABLES: Table[] = [
       "create to the gathered result, per task. The floor is 100k async functions awaiting one shared `setImmediate` " +
       "turn (the cheapest way to yield to the event loop once), collected with `Promise.all`; two other raw shapes " +
       "are shown for scale: one `setImmediate` per task, and a bare `await null` (a microtask, which never lets I/O run). " +
-      "Two rows built by hand (bench/parts.ts) show what a task with real cancellation costs before any library code: " +
-      "each async function awaiting a thenable of its own (what lets a wait learn who awaits it), and the whole of " +
+      "Three rows built by hand (bench/parts.ts) show what a task with real cancellation costs before any library code: " +
+      "each async function awaiting a thenable of its own (what lets a wait learn who awaits it), the floor with each " +
+      "async function started in an `AsyncLocalStorage` frame of its own (what lets the wait tell which task awaits " +
+      "across foreign awaits; on Node 22 it also switches on promise hooks for every promise), and the whole of " +
       "what such a task needs, each part the least that does its job (a wait object and an await record per wait, " +
       "an `AsyncLocalStorage` frame and a task object per task, a reaction on the coroutine's promise, a ready " +
       "queue with a microtask drain per resumed task, a done callback per child for the gather).",
@@ -293,6 +295,7 @@ const TABLES: Table[] = [
         { peer: "raw", label: "raw: setImmediate per task", variant: "immediate" },
         { peer: "raw", label: "raw: await null (no loop turn)", variant: "microtask" },
         { peer: "raw", label: "by hand: a thenable of its own per task", variant: "thenable" },
+        { peer: "raw", label: "by hand: an AsyncLocalStorage frame of its own per task", variant: "frames" },
         { peer: "raw", label: "by hand: every part of a cancellable task", variant: "parts" },
         OURS,
         EFFECT,

@@ -21,7 +21,7 @@ import {
   timerDelaysMs,
   timerMetrics,
 } from "../common.js";
-import { spawnParts, spawnThenables } from "../parts.js";
+import { spawnFrames, spawnParts, spawnThenables } from "../parts.js";
 
 let tick: Promise<void> | null = null;
 
@@ -138,9 +138,9 @@ async function spawn(p: Params): Promise<Metrics> {
   const n = p.n;
   const variant = p.variant ?? "tick";
   const t0 = now();
-  if (variant === "thenable" || variant === "parts") {
+  if (variant === "thenable" || variant === "frames" || variant === "parts") {
     // Not floors: the parts of a cancellable task, built by hand (bench/parts.ts).
-    await (variant === "thenable" ? spawnThenables(n) : spawnParts(n));
+    await (variant === "thenable" ? spawnThenables(n) : variant === "frames" ? spawnFrames(n) : spawnParts(n));
     return { us_per_task: ((now() - t0) * 1000) / n };
   }
   const tasks: Promise<number>[] = [];

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { averageRuns } from "../../bench/common.js";
-import { spawnParts, spawnThenables } from "../../bench/parts.js";
+import { spawnFrames, spawnParts, spawnThenables } from "../../bench/parts.js";
 
 describe("averageRuns", () => {
   it("averages a cost and takes the rate of all the runs' work together for a rate", () => {
@@ -42,5 +42,11 @@ describe("the spawn workload built by hand", () => {
     const seen: number[] = [];
     await spawnThenables(1000, (i) => seen.push(i));
     assert.equal(seen.length, 1000);
+  });
+
+  it("a frame per task: each async function reads its own frame after its await", async () => {
+    const seen: number[] = [];
+    await spawnFrames(1000, (i) => seen.push(i));
+    assert.deepEqual(seen, Array.from({ length: 1000 }, (_, i) => i));
   });
 });
