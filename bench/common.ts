@@ -60,6 +60,22 @@ export interface WorkerSpec {
   rates?: string[];
 }
 
+/** The median and the range of one row's runs. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Whether `a` is worse than `b` beyond the spread of their runs: every run of `a` worse than
+ * every run of `b` (`better`: which way the metric improves). A worse median within the spread
+ * is as likely the machine as the code, on a shared machine.
+ */
+export function worseBeyondSpread(a: Spread, b: Spread, better: "lower" | "higher"): boolean {
+  return better === "lower" ? a.min > b.max : a.max < b.min;
+}
+
 /**
  * The metrics of several measured runs of the same program as one: the mean of each metric,
  * the harmonic mean for the `rates` (the rate of all the runs' work together, as each run does

@@ -3,7 +3,7 @@
 // whole workload (every child done before they return).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { averageRuns } from "../../bench/common.js";
+import { averageRuns, worseBeyondSpread } from "../../bench/common.js";
 import { spawnFrames, spawnParts, spawnThenables } from "../../bench/parts.js";
 
 describe("averageRuns", () => {
@@ -48,5 +48,18 @@ describe("the spawn workload built by hand", () => {
     const seen: number[] = [];
     await spawnFrames(1000, (i) => seen.push(i));
     assert.deepEqual(seen, Array.from({ length: 1000 }, (_, i) => i));
+  });
+});
+
+describe("worseBeyondSpread", () => {
+  it("a cost is worse beyond the spread only when its best run is worse than the other's worst", () => {
+    assert.equal(worseBeyondSpread({ median: 3, min: 2.9, max: 3.5 }, { median: 2, min: 1.8, max: 2.8 }, "lower"), true);
+    assert.equal(worseBeyondSpread({ median: 3, min: 2.5, max: 3.5 }, { median: 2, min: 1.8, max: 2.8 }, "lower"), false);
+    assert.equal(worseBeyondSpread({ median: 2, min: 1.8, max: 2.8 }, { median: 3, min: 2.9, max: 3.5 }, "lower"), false);
+  });
+
+  it("a throughput is worse beyond the spread only when its best run is below the other's worst", () => {
+    assert.equal(worseBeyondSpread({ median: 400, min: 380, max: 450 }, { median: 500, min: 460, max: 560 }, "higher"), true);
+    assert.equal(worseBeyondSpread({ median: 400, min: 380, max: 470 }, { median: 500, min: 460, max: 560 }, "higher"), false);
   });
 });
