@@ -839,9 +839,7 @@ function keyOf(table: Table, row: RowSpec, runtime: RuntimeId): string {
   return `${table.id}|${runtime}|${row.peer}${row.baseline === true ? "@baseline" : ""}|${row.variant ?? ""}`;
 }
 
-type Stat = Spread;
-
-function stat(values: number[]): Stat | null {
+function stat(values: number[]): Spread | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -849,7 +847,7 @@ function stat(values: number[]): Stat | null {
   return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number };
 }
 
-function statOf(result: RowResult | undefined, key: string): Stat | null {
+function statOf(result: RowResult | undefined, key: string): Spread | null {
   if (result === undefined) return null;
   return stat(result.samples.map((m) => m[key]).filter((v): v is number => typeof v === "number"));
 }
@@ -921,7 +919,7 @@ function metricCell(result: RowResult | undefined, metric: MetricSpec, bold: boo
   if (metric.keys !== undefined) {
     const medians = metric.keys.map((key) => statOf(result, key));
     if (medians.some((m) => m === null)) return "—";
-    return medians.map((m) => fmt((m as Stat).median, metric.unit)).join(" / ");
+    return medians.map((m) => fmt((m as Spread).median, metric.unit)).join(" / ");
   }
   const s = statOf(result, metric.key);
   if (s === null) return "—";
@@ -1019,7 +1017,7 @@ function medianOf(results: Map<string, RowResult>, table: Table, spec: RowSpec, 
 }
 
 /** The median and range of `spec`'s runs on `runtime`, or `null` when it has none. */
-function spreadOf(results: Map<string, RowResult>, table: Table, spec: RowSpec, runtime: RuntimeId, key: string): Stat | null {
+function spreadOf(results: Map<string, RowResult>, table: Table, spec: RowSpec, runtime: RuntimeId, key: string): Spread | null {
   const result = results.get(keyOf(table, spec, runtime));
   if (result?.outcome?.status !== "ok") return null;
   return statOf(result, key);
@@ -1046,7 +1044,7 @@ function aheadOfPeers(results: Map<string, RowResult>, table: Table): TargetChec
     binding: () => true,
     check: (node) => {
       if (ref === undefined) return null;
-      let worst: { ratio: number; label: string; ours: Stat; theirs: Stat } | null = null;
+      let worst: { ratio: number; label: string; ours: Spread; theirs: Spread } | null = null;
       for (const spec of table.rows) {
         if (spec.floor === true || spec.peer === "raw" || spec.peer === "asyncio-ts" || spec.incomparable !== undefined) continue;
         const theirs = spreadOf(results, table, spec, spec.python ?? node, metric.key);

@@ -134,13 +134,21 @@ class RawSemaphore {
   }
 }
 
+/** The spawn variants built by hand from the parts of a cancellable task (bench/parts.ts). */
+const BY_HAND: ReadonlyMap<string, (n: number) => Promise<void>> = new Map([
+  ["thenable", spawnThenables],
+  ["frames", spawnFrames],
+  ["parts", spawnParts],
+]);
+
 async function spawn(p: Params): Promise<Metrics> {
   const n = p.n;
   const variant = p.variant ?? "tick";
   const t0 = now();
-  if (variant === "thenable" || variant === "frames" || variant === "parts") {
+  const byHand = BY_HAND.get(variant);
+  if (byHand !== undefined) {
     // Not floors: the parts of a cancellable task, built by hand (bench/parts.ts).
-    await (variant === "thenable" ? spawnThenables(n) : variant === "frames" ? spawnFrames(n) : spawnParts(n));
+    await byHand(n);
     return { us_per_task: ((now() - t0) * 1000) / n };
   }
   const tasks: Promise<number>[] = [];
