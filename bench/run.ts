@@ -283,7 +283,7 @@ const TABLES: Table[] = [
       "each async function awaiting a thenable of its own (what lets a wait learn who awaits it), the floor with each " +
       "async function started in an `AsyncLocalStorage` frame of its own (what lets the wait tell which task awaits " +
       "across foreign awaits; on Node 22 it also switches on promise hooks for every promise), and the whole of " +
-      "what such a task needs, each part the least that does its job (a wait object and an await record per wait, " +
+      "what such a task needs, each part the least that does its job (a wait object per wait that keeps its await in itself, " +
       "an `AsyncLocalStorage` frame and a task object per task, a reaction on the coroutine's promise, a ready " +
       "queue with a microtask drain per resumed task, a done callback per child for the gather).",
     settle: SLOW_SETTLING,
