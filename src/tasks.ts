@@ -10,7 +10,8 @@
  * Invariant (asyncio's `_fut_waiter` block, adapted):
  * - `_waits` holds the await records of the pending library futures that code of this task
  *   awaits now: usually one; several under `Promise.all` or in concurrent branches of the task.
- *   A record leaves it when it runs.
+ *   A record leaves it when it runs. (A plain `await sleep(0)`, its only await, is kept there as
+ *   the future itself until anything but its completion needs the record: `YieldFuture`.)
  * - `cancel()` cancels every waiter. If none could be cancelled (the task runs foreign code, or
  *   its waiter completed and the wake-up is still queued), `_mustCancel` is set instead, and the
  *   cancel is delivered at the next library await (`Future.then` cancels what is awaited), at
@@ -159,7 +160,9 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /**
    * @internal The await this task is suspended at (usually one record), an array of them when
    * its code awaits several at once (`Promise.all`, concurrent branches), or `null`. One field
-   * for both: a field costs 8 bytes in every task.
+   * for both: a field costs 8 bytes in every task. A plain `await sleep(0)` is kept as the
+   * `sleep(0)` future itself, with no record (see `YieldFuture`): read it through
+   * `_waitRecords()`, which makes the record when one is needed.
    */
   _waits: AwaitRecord | AwaitRecord[] | YieldFuture<unknown> | null = null;
   /** @internal Links of the loop's list of live tasks. */
