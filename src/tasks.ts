@@ -921,13 +921,12 @@ class SleepFuture<T> extends Future<T> implements TimerEntry {
 
 /**
  * What a `sleep(0)` future's inline await became, kept in `_inlineErr` once it is over (see
- * `YieldFuture`): turned into a record (kept in `_inlineOk`), settled with the outcome kept in
- * `_inlineOk`, or settled with the promise of the outcome kept there (a handler that threw,
- * or a chain asked for).
+ * `YieldFuture`): a record, kept in `_inlineOk` (made for a cancel or the like, or settled
+ * after the fact for a handler that threw or a chain asked for), or settled with its outcome
+ * kept in `_inlineOk`.
  */
 const MADE_RECORD: unique symbol = Symbol("made a record");
 const SETTLED: unique symbol = Symbol("settled");
-const SETTLED_PROMISE: unique symbol = Symbol("settled, as a promise");
 
 /**
  * @internal `sleep(0)`: completes in the next pass through the ready queue and resumes its
@@ -986,10 +985,9 @@ class YieldFuture<T> extends Future<T> implements ReadyItem {
       try {
         outcome = (handler as (value: unknown) => unknown)(outcome);
       } catch (error) {
-        // A callback that threw: its promise now, so the failure reaches Node's
-        // unhandled-rejection tracking unless something chains on it (as a record does).
-        this._inlineOk = Promise.reject(error);
-        this._inlineErr = SETTLED_PROMISE;
+        // A callback that threw: a record settled with the failure, which gives it a promise
+        // at once, so it reaches Node's unhandled-rejection tracking unless chained on.
+        this._settledRecord(false, error);
         return;
       }
     }
@@ -1015,7 +1013,7 @@ class YieldFuture<T> extends Future<T> implements ReadyItem {
   }
 
   /**
-   * The task whose `then` may stay inline (see the class), or `null`: the task whose frame
+   * @internal The task whose `then` may stay inline (see the class), or `null`: the task whose frame
    * this is, running, on this loop, with no other await and no cancel pending, outside any
    * cancel scope, and neither debug mode nor test hooks on.
    */
@@ -1052,14 +1050,22 @@ class YieldFuture<T> extends Future<T> implements ReadyItem {
    */
   _inlineChained(): Promise<unknown> {
     if (this._inlineTask !== null) return this._materialize()._chained();
-    const mark = this._inlineErr;
-    if (mark === MADE_RECORD) return (this._inlineOk as AwaitRecord)._chained();
-    if (mark === SETTLED) {
-      const outcome = this._inlineOk;
-      this._inlineOk = new Promise<unknown>((resolve) => resolve(outcome));
-      this._inlineErr = SETTLED_PROMISE;
-    }
-    return this._inlineOk as Promise<unknown>;
+    const record =
+      this._inlineErr === SETTLED ? this._settledRecord(true, this._inlineOk) : (this._inlineOk as AwaitRecord);
+    return record._chained();
+  }
+
+  /**
+   * @internal The record of an inline await that is over, settled with its outcome (`ok`) or
+   * failure: the record's own settling, with no handler left to run, does what a record does
+   * with it (a failure gets its promise at once).
+   */
+  _settledRecord(ok: boolean, outcome: unknown): AwaitRecord {
+    const record = new AwaitRecord(this as Future<unknown>, null, null, null);
+    record._settle(ok, outcome);
+    this._inlineOk = record;
+    this._inlineErr = MADE_RECORD;
+    return record;
   }
 
   override _addRecord(record: CallbackRecord): void {
