@@ -1,8 +1,9 @@
 /**
  * The spawn workload built by hand from the parts a cancellable task needs, and nothing else:
  * what the design costs before any of the library's code runs. The raw peer's spawn variants
- * `thenable` and `parts` (bench/peers/raw.ts) run these, beside the floor, so that RESULTS.md
- * shows in one run how far below the floor's cost a task with real cancellation can go.
+ * `thenable`, `frames`, `parts` and `parts-undrained` (bench/peers/raw.ts) run these, beside the
+ * floor, so that RESULTS.md shows in one run how far above the floor's cost a task with real
+ * cancellation must be, and how much of that is asyncio's step order (part 5's drain).
  *
  * The parts, each one the least that does its job:
  * 1. a wait is an object of its own that learns who awaits it: a thenable (`sleep(0)` returns
@@ -30,8 +31,15 @@ interface Item {
   run(): boolean;
 }
 
-/** The ready queue: this iteration's items and the next's, one `setImmediate` per iteration. */
+/**
+ * The ready queue: this iteration's items and the next's, one `setImmediate` per iteration.
+ * `drain: false` runs the items back to back, with no microtask drain after a resumed task:
+ * not asyncio's order (a task's microtasks interleave with the next items), only there to
+ * measure what that order costs.
+ */
 class MiniLoop {
+  constructor(readonly drain = true) {}
+
   ready: Item[] = [];
   running: Item[] = [];
   index = 0;
@@ -62,7 +70,7 @@ class MiniLoop {
     while (this.index < items.length) {
       const item = items[this.index] as Item;
       items[this.index++] = undefined as unknown as Item;
-      if (item.run() && this.index < items.length) {
+      if (item.run() && this.drain && this.index < items.length) {
         void RESOLVED.then(this.afterMicrotasks);
         return;
       }
@@ -205,8 +213,20 @@ function onThrow(error: unknown): void {
  * The spawn workload with every part: `n` tasks that each await one wait and return their
  * index, gathered. `onDone(i)` (tests) sees each task's result as the gather's callback does.
  */
-export async function spawnParts(n: number, onDone?: (result: number) => void): Promise<void> {
-  const loop = new MiniLoop();
+export function spawnParts(n: number, onDone?: (result: number) => void): Promise<void> {
+  return spawnOnLoop(new MiniLoop(), n, onDone);
+}
+
+/**
+ * The same without part 5's drain: the items run back to back, so a task's microtasks
+ * interleave with the next items' (not asyncio's order; `stepOrder` shows the difference).
+ * What the drain costs is the difference between the two.
+ */
+export function spawnPartsUndrained(n: number, onDone?: (result: number) => void): Promise<void> {
+  return spawnOnLoop(new MiniLoop(false), n, onDone);
+}
+
+async function spawnOnLoop(loop: MiniLoop, n: number, onDone?: (result: number) => void): Promise<void> {
   let left = n;
   let wake!: () => void;
   const all = new Promise<void>((resolve) => {
@@ -224,6 +244,35 @@ export async function spawnParts(n: number, onDone?: (result: number) => void): 
     task.callbacks = new DoneCallback(task, childDone);
   }
   await all;
+}
+
+/**
+ * What the drain is for: two tasks whose steps each go on through a microtask after their
+ * wait (`await null`), on the loop with or without the drain. Returns the order of what they
+ * log: with the drain each task runs to its next suspension before the other resumes (`a1 a2
+ * b1 b2`, asyncio's order); without it the two interleave.
+ */
+export async function stepOrder(drain: boolean): Promise<string[]> {
+  const loop = new MiniLoop(drain);
+  const log: string[] = [];
+  let left = 2;
+  let wake!: () => void;
+  const all = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  for (const name of ["a", "b"]) {
+    const task = new PartsTask(loop, async () => {
+      await new Wait(loop);
+      log.push(`${name}1`);
+      await null;
+      log.push(`${name}2`);
+    });
+    task.callbacks = new DoneCallback(task, () => {
+      if (--left === 0) wake();
+    });
+  }
+  await all;
+  return log;
 }
 
 /**

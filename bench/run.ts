@@ -279,13 +279,16 @@ const TABLES: Table[] = [
       "create to the gathered result, per task. The floor is 100k async functions awaiting one shared `setImmediate` " +
       "turn (the cheapest way to yield to the event loop once), collected with `Promise.all`; two other raw shapes " +
       "are shown for scale: one `setImmediate` per task, and a bare `await null` (a microtask, which never lets I/O run). " +
-      "Three rows built by hand (bench/parts.ts) show what a task with real cancellation costs before any library code: " +
+      "Four rows built by hand (bench/parts.ts) show what a task with real cancellation costs before any library code: " +
       "each async function awaiting a thenable of its own (what lets a wait learn who awaits it), the floor with each " +
       "async function started in an `AsyncLocalStorage` frame of its own (what lets the wait tell which task awaits " +
       "across foreign awaits; on Node 22 it also switches on promise hooks for every promise), and the whole of " +
       "what such a task needs, each part the least that does its job (a wait object per wait that keeps its await in itself, " +
       "an `AsyncLocalStorage` frame and a task object per task, a reaction on the coroutine's promise, a ready " +
-      "queue with a microtask drain per resumed task, a done callback per child for the gather).",
+      "queue with a microtask drain per resumed task, a done callback per child for the gather), and the same without " +
+      "the drain: the items run back to back, so a task's microtasks interleave with the next task's step. That is not " +
+      "asyncio's order; the row is there for what the order costs (a promise reaction and a `process.nextTick` per " +
+      "step, the least Node offers for running something once the microtask queue is empty).",
     settle: SLOW_SETTLING,
     params: { n: 100_000 },
     quickParams: { n: 2_000 },
@@ -298,6 +301,7 @@ const TABLES: Table[] = [
         { peer: "raw", label: "by hand: a thenable of its own per task", variant: "thenable" },
         { peer: "raw", label: "by hand: an AsyncLocalStorage frame of its own per task", variant: "frames" },
         { peer: "raw", label: "by hand: every part of a cancellable task", variant: "parts" },
+        { peer: "raw", label: "by hand: every part but the microtask drain per step (not asyncio's order)", variant: "parts-undrained" },
         OURS,
         EFFECT,
         EFFECTION,

@@ -21,7 +21,7 @@ import {
   timerDelaysMs,
   timerMetrics,
 } from "../common.js";
-import { spawnFrames, spawnParts, spawnThenables } from "../parts.js";
+import { spawnFrames, spawnParts, spawnPartsUndrained, spawnThenables } from "../parts.js";
 
 let tick: Promise<void> | null = null;
 
@@ -139,6 +139,7 @@ const BY_HAND: ReadonlyMap<string, (n: number) => Promise<void>> = new Map([
   ["thenable", spawnThenables],
   ["frames", spawnFrames],
   ["parts", spawnParts],
+  ["parts-undrained", spawnPartsUndrained],
 ]);
 
 async function spawn(p: Params): Promise<Metrics> {

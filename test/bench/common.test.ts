@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { averageRuns, worseBeyondSpread } from "../../bench/common.js";
-import { spawnFrames, spawnParts, spawnThenables } from "../../bench/parts.js";
+import { spawnFrames, spawnParts, spawnPartsUndrained, spawnThenables, stepOrder } from "../../bench/parts.js";
 
 describe("averageRuns", () => {
   it("averages a cost and takes the rate of all the runs' work together for a rate", () => {
@@ -36,6 +36,17 @@ describe("the spawn workload built by hand", () => {
     await spawnParts(1000, (i) => seen.push(i));
     assert.equal(seen.length, 1000);
     assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+  });
+
+  it("every part but the drain: returns once each of the tasks has returned", async () => {
+    const seen: number[] = [];
+    await spawnPartsUndrained(1000, (i) => seen.push(i));
+    assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+  });
+
+  it("the drain runs each task to its next suspension before the next resumes; without it they interleave", async () => {
+    assert.deepEqual(await stepOrder(true), ["a1", "a2", "b1", "b2"]);
+    assert.deepEqual(await stepOrder(false), ["a1", "b1", "a2", "b2"]);
   });
 
   it("a thenable per task: returns once each async function has resumed", async () => {
