@@ -25,7 +25,6 @@ import { formatRepr, inspectCustom, reprValue } from "./internal/inspect.js";
 import { type CancelScope, pendingScope } from "./internal/scope.js";
 import { settledOutcome } from "./internal/settled.js";
 import { checkFunction, checkOptions, describe } from "./internal/validate.js";
-import type { WaiterQueue } from "./internal/waiters.js";
 import type { Task } from "./tasks.js";
 
 /** The three states of a future. */
@@ -874,62 +873,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   static {
     Object.defineProperty(this.prototype, FUTURE_BRAND, { value: true });
-  }
-}
-
-/**
- * @internal The future a waiting primitive parks a task on (one awaiter). Cancelling it while
- * parked takes it out of its {@link WaiterQueue}; if its task is cancelled after the primitive
- * woke it but before it resumed, `onLost(value)` gets the wake-up back to hand it on.
- */
-export class Waiter<T> extends Future<T> {
-  readonly #queue: WaiterQueue<Waiter<T>, T> | null;
-  readonly #onLost: ((value: T) => void) | null;
-
-  constructor(
-    loop: EventLoop,
-    queue: WaiterQueue<Waiter<T>, T> | null,
-    onLost: ((value: T) => void) | null,
-  ) {
-    super(loop);
-    this.#queue = queue;
-    this.#onLost = onLost;
-    queue?.push(this);
-  }
-
-  override cancel(msg?: string): boolean {
-    if (!super.cancel(msg)) return false;
-    this.#queue?._discard();
-    return true;
-  }
-
-  /** @internal The primitive it waits on (see `Future._describeWait`). */
-  override _describeWait(): string {
-    const owner = this.#queue?._owner;
-    return owner === null || owner === undefined ? this.toString() : String(owner);
-  }
-
-  /** @internal Woken by its queue: completes with `value`. */
-  _wake(value: T): void {
-    this.setResult(value);
-  }
-
-  /** @internal Failed by its queue (a shutdown, a broken barrier). */
-  _fail(error: unknown): void {
-    this.setException(error);
-  }
-
-  override _lostWakeup(): void {
-    this.#onLost?.(this._result as T);
-  }
-
-  /** @internal The waiters of one primitive wake in FIFO order. */
-  override _orderKey(): object {
-    return this.#queue ?? this;
-  }
-
-  override _isOperation(): boolean {
-    return true;
   }
 }
 

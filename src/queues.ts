@@ -30,12 +30,13 @@ import { QueueEmpty, QueueFull, QueueShutDown } from "./errors.js";
 import type { ReadyItem } from "./events/handles.js";
 import type { EventLoop } from "./events/loop.js";
 import { _requireRunningLoop } from "./events/running.js";
-import { Future, Waiter } from "./futures.js";
+import { Future } from "./futures.js";
 import { Deque } from "./internal/deque.js";
 import { formatRepr, inspectCustom } from "./internal/inspect.js";
 import { settledError, settledValue } from "./internal/settled.js";
 import { checkOptions, describe } from "./internal/validate.js";
-import { type Parked, WaiterQueue } from "./internal/waiters.js";
+import { InlineAwaitFuture } from "./internal/inline-await.js";
+import { type Parked, Waiter, WaiterQueue } from "./internal/waiters.js";
 import { RESOLVED_VOID, bindLoop } from "./locks/mixins.js";
 
 /** @internal Where a queue keeps its items; the order of `take()` makes the queue's kind. */
@@ -587,9 +588,11 @@ const ITERATION_DONE: IteratorReturnResult<undefined> = Object.freeze({ done: tr
  * until a put (get) wakes it, then its own step — the next iteration, as asyncio's resumed
  * `get()` — does the work and completes it, or parks it again at the back when another task
  * was quicker. Cancelled while parked, it leaves; cancelled while woken, it passes the wake-up
- * on. Each kind says how to try its work, and how to pass on and undo it.
+ * on. Each kind says how to try its work, and how to pass on and undo it. Its task's plain
+ * `await` is kept in the operation itself (see `InlineAwaitFuture`): the step that completes it
+ * resumes the task at once, with no await record.
  */
-abstract class QueueOperation<T, R> extends Future<R> implements Parked<void>, ReadyItem {
+abstract class QueueOperation<T, R> extends InlineAwaitFuture<R> implements Parked<void>, ReadyItem {
   protected readonly _queue: Queue<T>;
   readonly #waiters: WaiterQueue<Parked<void>, void>;
   /** Woken: its step is queued, it is no longer among the waiters. */

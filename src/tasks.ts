@@ -10,8 +10,9 @@
  * Invariant (asyncio's `_fut_waiter` block, adapted):
  * - `_waits` holds the await records of the pending library futures that code of this task
  *   awaits now: usually one; several under `Promise.all` or in concurrent branches of the task.
- *   A record leaves it when it runs. (A plain `await sleep(0)`, its only await, is kept there as
- *   the future itself until anything but its completion needs the record: `YieldFuture`.)
+ *   A record leaves it when it runs. (A plain `await` on a future made for it alone, a
+ *   `sleep(0)` or a lock's or queue's wait, its only await, is kept there as the future itself
+ *   until anything but its completion needs the record: `InlineAwaitFuture`.)
  * - `cancel()` cancels every waiter. If none could be cancelled (the task runs foreign code, or
  *   its waiter completed and the wake-up is still queued), `_mustCancel` is set instead, and the
  *   cancel is delivered at the next library await (`Future.then` cancels what is awaited), at
@@ -29,7 +30,6 @@ import { type Frame, _runInOwnFrame, frameStorage, getRunningLoop } from "./even
 import {
   AwaitRecord,
   type CallbackRecord,
-  type Chained,
   Future,
   TaskFollowRecord,
   _lastAwaits,
@@ -37,6 +37,7 @@ import {
   isFuture,
 } from "./futures.js";
 import { _userCallSite } from "./internal/callsite.js";
+import { InlineAwaitFuture } from "./internal/inline-await.js";
 import type { CancelScope } from "./internal/scope.js";
 import { checkDelay, checkOptions, describe, isThenable } from "./internal/validate.js";
 
@@ -160,11 +161,11 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   /**
    * @internal The await this task is suspended at (usually one record), an array of them when
    * its code awaits several at once (`Promise.all`, concurrent branches), or `null`. One field
-   * for both: a field costs 8 bytes in every task. A plain `await sleep(0)` is kept as the
-   * `sleep(0)` future itself, with no record (see `YieldFuture`): read it through
-   * `_waitRecords()`, which makes the record when one is needed.
+   * for both: a field costs 8 bytes in every task. A plain `await` on a `sleep(0)`, a lock's or
+   * a queue's wait is kept as the future itself, with no record (see `InlineAwaitFuture`):
+   * read it through `_waitRecords()`, which makes the record when one is needed.
    */
-  _waits: AwaitRecord | AwaitRecord[] | YieldFuture<unknown> | null = null;
+  _waits: AwaitRecord | AwaitRecord[] | InlineAwaitFuture<unknown> | null = null;
   /** @internal Links of the loop's list of live tasks. */
   _prevTask: Task<unknown> | null = null;
   /** @internal */ _nextTask: Task<unknown> | null = null;
@@ -586,17 +587,17 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
   get _futWaiter(): Future<unknown> | null {
     const waits = this._waits;
     if (waits === null) return null;
-    if (waits instanceof YieldFuture) return waits;
+    if (waits instanceof InlineAwaitFuture) return waits;
     return Array.isArray(waits) ? (waits[0]?._future ?? null) : waits._future;
   }
 
   /**
-   * @internal `_waits` as records: an inline `sleep(0)` await (see `YieldFuture`) is turned
+   * @internal `_waits` as records: an inline await (see `InlineAwaitFuture`) is turned
    * into its record first.
    */
   _waitRecords(): AwaitRecord | AwaitRecord[] | null {
     const waits = this._waits;
-    return waits instanceof YieldFuture ? waits._materialize() : waits;
+    return waits instanceof InlineAwaitFuture ? waits._materialize() : waits;
   }
 
   /** @internal The awaits this task is suspended at, in the order it made them (a copy). */
@@ -920,43 +921,13 @@ class SleepFuture<T> extends Future<T> implements TimerEntry {
 }
 
 /**
- * What a `sleep(0)` future's inline await became, kept in `_inlineErr` once it is over (see
- * `YieldFuture`): a record, kept in `_inlineOk` (made for a cancel or the like, or settled
- * after the fact for a handler that threw or a chain asked for), or settled with its outcome
- * kept in `_inlineOk`.
- */
-const MADE_RECORD: unique symbol = Symbol("made a record");
-const SETTLED: unique symbol = Symbol("settled");
-
-/**
  * @internal `sleep(0)`: completes in the next pass through the ready queue and resumes its
- * awaiter in that same pass, as asyncio's bare `yield` does.
- *
- * HOW its usual await makes no record: when code of a task calls `then` on it (an `await`: the
- * engine calls `then` with a promise's resolving functions) and nothing else waits on it, the
- * future keeps that `then` in three fields of its own and is itself the task's `_waits` entry:
- * an "inline" await, where the general path makes an {@link AwaitRecord} that the future's
- * callbacks and the task's waits both hold. Completing the future then settles it at once, as
- * the record would have. Anything else that reaches the await (a cancel, a second awaiter or
- * callback, completing the future any other way, introspection) first turns it into that record
- * (`_materialize`), so from there every path is the general one. Only a plain `then` takes this
- * path: not in debug mode or under test hooks, not inside a cancel scope, not while the task has
- * a cancel pending or other awaits.
- *
- * WHY: the record is an object per `sleep(0)` that lives until the next iteration, and 100k
- * tasks that spawn and yield once cost measurably less without it (the design notes).
+ * awaiter in that same pass, as asyncio's bare `yield` does. Its task's plain `await` is kept
+ * in the future itself, with no await record (see `InlineAwaitFuture`): the record would be an
+ * object per `sleep(0)` that lives until the next iteration, and 100k tasks that spawn and
+ * yield once cost measurably less without it (the design notes).
  */
-class YieldFuture<T> extends Future<T> implements ReadyItem {
-  /** @internal The task of the inline await while it is pending, else `null`. */
-  _inlineTask: Task<unknown> | null = null;
-  /**
-   * @internal The inline await's `onfulfilled`; once over, the record it became or its
-   * outcome, as `_inlineErr` says.
-   */
-  _inlineOk: unknown = null;
-  /** @internal The inline await's `onrejected`; once over, one of the marks above. */
-  _inlineErr: unknown = null;
-
+class YieldFuture<T> extends InlineAwaitFuture<T> implements ReadyItem {
   constructor(loop: EventLoop, value: T) {
     super(loop);
     // The result it will have, kept in the result's own slot while pending (nothing reads a
@@ -966,163 +937,9 @@ class YieldFuture<T> extends Future<T> implements ReadyItem {
     loop._enqueue(this);
   }
 
+  /** Its step: completes, and resumes its awaiter (inline or through the record) now. */
   _run(): void {
-    if (this._state !== "pending") return;
-    const task = this._inlineTask;
-    if (task === null || task._mustCancel) {
-      // No inline await, or a cancel to deliver: the general path (a record, made if need be).
-      this._setResultAndRunCallbacks(this._result as T);
-      return;
-    }
-    // What the record would do: the task stops waiting here, and the handler gets the result.
-    const handler = this._inlineOk;
-    this._inlineTask = null;
-    if (task._waits === (this as YieldFuture<unknown>)) task._waits = null;
-    this._state = "finished";
-    this._loop._resumed = true;
-    let outcome: unknown = this._result;
-    if (typeof handler === "function") {
-      try {
-        outcome = (handler as (value: unknown) => unknown)(outcome);
-      } catch (error) {
-        // A callback that threw: a record settled with the failure, which gives it a promise
-        // at once, so it reaches Node's unhandled-rejection tracking unless chained on.
-        this._settledRecord(false, error);
-        return;
-      }
-    }
-    this._inlineOk = outcome;
-    this._inlineErr = SETTLED;
-  }
-
-  override then<R1 = T, R2 = never>(
-    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Chained<R1 | R2> {
-    if (this._inlineTask === null && this._inlineErr === null && this._cbs === null && this._state === "pending") {
-      const task = this._inlineAwaiter();
-      if (task !== null) {
-        this._inlineTask = task;
-        this._inlineOk = onfulfilled ?? null;
-        this._inlineErr = onrejected ?? null;
-        task._waits = this as YieldFuture<unknown>;
-        return new InlineChain(this as YieldFuture<unknown>) as Chained<R1 | R2>;
-      }
-    }
-    return super.then(onfulfilled, onrejected);
-  }
-
-  /**
-   * @internal The task whose `then` may stay inline (see the class), or `null`: the task whose frame
-   * this is, running, on this loop, with no other await and no cancel pending, outside any
-   * cancel scope, and neither debug mode nor test hooks on.
-   */
-  _inlineAwaiter(): Task<unknown> | null {
-    const frame = frameStorage.getStore();
-    if (frame === undefined || frame._scope !== null) return null;
-    const task = frame._frameTask;
-    const loop = this._loop;
-    if (task === null || task._state !== "pending" || task._waits !== null || task._mustCancel) return null;
-    if (task._loop !== loop || loop.getDebug() || loop._testHooks !== null) return null;
-    return task;
-  }
-
-  /**
-   * @internal Turns the pending inline await into the record the general path makes, in the
-   * future's callbacks and the task's waits, and returns it.
-   */
-  _materialize(): AwaitRecord {
-    const task = this._inlineTask as Task<unknown>;
-    const record = new AwaitRecord(this as Future<unknown>, task, this._inlineOk, this._inlineErr);
-    this._inlineTask = null;
-    this._inlineOk = record;
-    this._inlineErr = MADE_RECORD;
-    // An inline await is only made while the future has no callbacks, and any added since
-    // made the record first: the record is the only one.
-    this._cbs = record;
-    if (task._waits === (this as YieldFuture<unknown>)) task._waits = record;
-    return record;
-  }
-
-  /**
-   * @internal The promise of what the inline `then` gives (the record's chain, once there is
-   * one), made on first use.
-   */
-  _inlineChained(): Promise<unknown> {
-    if (this._inlineTask !== null) return this._materialize()._chained();
-    const record =
-      this._inlineErr === SETTLED ? this._settledRecord(true, this._inlineOk) : (this._inlineOk as AwaitRecord);
-    return record._chained();
-  }
-
-  /**
-   * @internal The record of an inline await that is over, settled with its outcome (`ok`) or
-   * failure: the record's own settling, with no handler left to run, does what a record does
-   * with it (a failure gets its promise at once).
-   */
-  _settledRecord(ok: boolean, outcome: unknown): AwaitRecord {
-    const record = new AwaitRecord(this as Future<unknown>, null, null, null);
-    record._settle(ok, outcome);
-    this._inlineOk = record;
-    this._inlineErr = MADE_RECORD;
-    return record;
-  }
-
-  override _addRecord(record: CallbackRecord): void {
-    if (this._inlineTask !== null) this._materialize();
-    super._addRecord(record);
-  }
-
-  override _scheduleCallbacks(): void {
-    if (this._inlineTask !== null) this._materialize();
-    super._scheduleCallbacks();
-  }
-
-  override _runCallbacksNow(): void {
-    if (this._inlineTask !== null) this._materialize();
-    super._runCallbacksNow();
-  }
-
-  override _callbackRecords(): CallbackRecord[] {
-    if (this._inlineTask !== null) this._materialize();
-    return super._callbackRecords();
-  }
-
-  override _firstRecord(): CallbackRecord | null {
-    if (this._inlineTask !== null) this._materialize();
-    return super._firstRecord();
-  }
-
-  override _isOperation(): boolean {
-    return true;
-  }
-}
-
-/**
- * @internal What `then` returns for an inline await of `sleep(0)`. An `await` ignores it, so
- * for the usual case it is a short-lived object and nothing more; code that chains on it gets
- * what the record's chain gives (see `YieldFuture._inlineChained`).
- */
-class InlineChain implements Chained<unknown> {
-  readonly _future: YieldFuture<unknown>;
-
-  constructor(future: YieldFuture<unknown>) {
-    this._future = future;
-  }
-
-  then<R1 = unknown, R2 = never>(
-    onfulfilled?: ((value: unknown) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
-    return this._future._inlineChained().then(onfulfilled, onrejected);
-  }
-
-  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<unknown> {
-    return this._future._inlineChained().catch(onrejected);
-  }
-
-  finally(onfinally?: (() => void) | null): Promise<unknown> {
-    return this._future._inlineChained().finally(onfinally);
+    if (this._state === "pending") this._setResultAndRunCallbacks(this._result as T);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The FIFO queue every waiting primitive parks its tasks in (lock, semaphore, condition, event,
- * barrier, queue, stream reader, as-completed). The cancellation lessons live here and in
- * `Waiter` (futures.ts), once, instead of in one copy per primitive as in CPython:
+ * barrier, queue, stream reader, as-completed), and `Waiter`, the future most of them park. The
+ * cancellation lessons live here, once, instead of in one copy per primitive as in CPython:
  *
  * - A waiter whose task is cancelled while parked leaves the queue in O(1): it is marked dead
  *   (its future is done) and no longer counted; the dead are skipped when the queue wakes
@@ -22,9 +22,13 @@
  * is not done is parked (nobody has woken it). Entries leave `#items` only from the front
  * (wake, sweep of a dead head) or all at once (compaction, `failAll`).
  *
- * This module knows nothing of futures; `Parked` is what it needs of a waiter.
+ * The queue knows nothing of futures; `Parked` is what it needs of a waiter.
  */
+import type { ReadyItem } from "../events/handles.js";
+import type { EventLoop } from "../events/loop.js";
+import type { CallbackRecord } from "../futures.js";
 import { Deque } from "./deque.js";
+import { InlineAwaitFuture } from "./inline-await.js";
 
 /**
  * What the queue needs of a waiter: whether it is done (cancelled waiters are), and how to
@@ -119,5 +123,82 @@ export class WaiterQueue<W extends Parked<T>, T> {
       items.shift();
       head = items.peekFirst();
     }
+  }
+}
+
+/**
+ * @internal The future a waiting primitive parks a task on (one awaiter). Cancelling it while
+ * parked takes it out of its {@link WaiterQueue}; if its task is cancelled after the primitive
+ * woke it but before it resumed, `onLost(value)` gets the wake-up back to hand it on.
+ *
+ * Its task's plain `await` is kept in the future itself (see `InlineAwaitFuture`): woken, the
+ * future is queued in place of the await record, and resumes the task when it runs.
+ */
+export class Waiter<T> extends InlineAwaitFuture<T> implements ReadyItem {
+  readonly #queue: WaiterQueue<Waiter<T>, T> | null;
+  readonly #onLost: ((value: T) => void) | null;
+
+  constructor(
+    loop: EventLoop,
+    queue: WaiterQueue<Waiter<T>, T> | null,
+    onLost: ((value: T) => void) | null,
+  ) {
+    super(loop);
+    this.#queue = queue;
+    this.#onLost = onLost;
+    queue?.push(this);
+  }
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    this.#queue?._discard();
+    return true;
+  }
+
+  /** @internal The primitive it waits on (see `Future._describeWait`). */
+  override _describeWait(): string {
+    const owner = this.#queue?._owner;
+    return owner === null || owner === undefined ? this.toString() : String(owner);
+  }
+
+  /** @internal Woken by its queue: completes with `value`. */
+  _wake(value: T): void {
+    this.setResult(value);
+  }
+
+  /** @internal Failed by its queue (a shutdown, a broken barrier). */
+  _fail(error: unknown): void {
+    this.setException(error);
+  }
+
+  /**
+   * @internal Woken while its task awaits it inline: the future itself is queued where the
+   * await record would have been, and resumes the task when it runs (`_run`).
+   */
+  override _scheduleCallbacks(): void {
+    if (this._inlineTask !== null && this._state === "finished" && !this._hasException) this._loop._enqueue(this);
+    else super._scheduleCallbacks();
+  }
+
+  /** @internal Its wake-up, queued by `_scheduleCallbacks`: the inline await resumes. */
+  _run(): void {
+    this._resumeInline();
+  }
+
+  /**
+   * @internal A waiter is a ready item only as its own wake-up: once woken, its first record
+   * is the one that wake-up runs.
+   */
+  override _firstRecord(): CallbackRecord | null {
+    return this._state === "pending" ? super._firstRecord() : this._awaitRecord();
+  }
+
+  override _lostWakeup(): void {
+    this.#onLost?.(this._result as T);
+  }
+
+  /** @internal The waiters of one primitive wake in FIFO order. */
+  override _orderKey(): object {
+    return this.#queue ?? this;
   }
 }

@@ -19,11 +19,10 @@
 import type { EventLoop } from "../events/loop.js";
 import { _requireRunningLoop } from "../events/running.js";
 import type { Future } from "../futures.js";
-import { Waiter } from "../futures.js";
 import { RuntimeError } from "../errors.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { describe } from "../internal/validate.js";
-import { WaiterQueue } from "../internal/waiters.js";
+import { Waiter, WaiterQueue } from "../internal/waiters.js";
 import { Acquirable, RESOLVED_TRUE, bindLoop } from "./mixins.js";
 
 /** What `#borrowers` maps an explicit borrower holding a token to. */

@@ -13,10 +13,9 @@
  */
 import { RuntimeError, isCancelledError } from "../errors.js";
 import type { EventLoop } from "../events/loop.js";
-import { Waiter } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { checkFunction, checkInteger, describe } from "../internal/validate.js";
-import { WaiterQueue } from "../internal/waiters.js";
+import { Waiter, WaiterQueue } from "../internal/waiters.js";
 import { _asOwnTask } from "../tasks.js";
 import { Lock } from "./lock.js";
 import { Acquirable, bindLoop } from "./mixins.js";

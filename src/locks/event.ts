@@ -3,9 +3,8 @@
  */
 import type { EventLoop } from "../events/loop.js";
 import { _requireRunningLoop } from "../events/running.js";
-import { Waiter } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
-import { WaiterQueue } from "../internal/waiters.js";
+import { Waiter, WaiterQueue } from "../internal/waiters.js";
 import { RESOLVED_TRUE, bindLoop } from "./mixins.js";
 
 /**

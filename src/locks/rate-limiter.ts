@@ -22,11 +22,11 @@ import { RuntimeError } from "../errors.js";
 import type { Handle } from "../events/handles.js";
 import type { EventLoop } from "../events/loop.js";
 import { _getRunningLoop, getRunningLoop } from "../events/running.js";
-import { type Future, Waiter } from "../futures.js";
+import type { Future } from "../futures.js";
 import { Deque } from "../internal/deque.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { checkInteger, checkOptions, describe } from "../internal/validate.js";
-import { WaiterQueue } from "../internal/waiters.js";
+import { Waiter, WaiterQueue } from "../internal/waiters.js";
 import { Held, type HoldSource, RESOLVED_TRUE, _hold } from "./mixins.js";
 
 /** Options of {@link RateLimiter}. */

@@ -19,10 +19,9 @@
 import type { EventLoop } from "../events/loop.js";
 import { _requireRunningLoop } from "../events/running.js";
 import type { Future } from "../futures.js";
-import { Waiter } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { checkInteger } from "../internal/validate.js";
-import { WaiterQueue } from "../internal/waiters.js";
+import { Waiter, WaiterQueue } from "../internal/waiters.js";
 import { Acquirable, RESOLVED_TRUE, bindLoop } from "./mixins.js";
 
 /** The state a semaphore needs only once tasks have had to wait on it. */

@@ -6,11 +6,10 @@
  */
 import type { EventLoop } from "../events/loop.js";
 import { _getRunningLoop, getRunningLoop } from "../events/running.js";
-import { Waiter } from "../futures.js";
 import type { Future } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
 import { checkFunction } from "../internal/validate.js";
-import { WaiterQueue } from "../internal/waiters.js";
+import { Waiter, WaiterQueue } from "../internal/waiters.js";
 import { Protocol } from "../transports/protocols.js";
 import type { Transport } from "../transports/transports.js";
 import { connectionLostError } from "../transports/util.js";

@@ -36,9 +36,10 @@ import { IncompleteReadError, LimitOverrunError, RuntimeError } from "../errors.
 import type { ReadyItem } from "../events/handles.js";
 import type { EventLoop } from "../events/loop.js";
 import { _getRunningLoop, getRunningLoop } from "../events/running.js";
-import { Future, Waiter } from "../futures.js";
+import { Future } from "../futures.js";
 import { formatRepr, inspectCustom, reprValue } from "../internal/inspect.js";
 import { checkOptions, describe } from "../internal/validate.js";
+import { Waiter } from "../internal/waiters.js";
 
 /** The default `limit` of a reader: 64 KiB. asyncio: `streams._DEFAULT_LIMIT`. */
 export const DEFAULT_LIMIT = 2 ** 16;

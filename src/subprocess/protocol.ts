@@ -12,9 +12,9 @@
  * every byte in `process.stdout`/`process.stderr`.
  */
 import type { EventLoop } from "../events/loop.js";
-import { type Future, Waiter } from "../futures.js";
+import type { Future } from "../futures.js";
 import { formatRepr, inspectCustom } from "../internal/inspect.js";
-import { WaiterQueue } from "../internal/waiters.js";
+import { Waiter, WaiterQueue } from "../internal/waiters.js";
 import { FlowControl } from "../streams/protocol.js";
 import { StreamReader } from "../streams/reader.js";
 import { StreamWriter, type StreamWriterProtocol } from "../streams/writer.js";

@@ -3,8 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CancelledError, createTask, getRunningLoop } from "../../src/index.js";
-import { Waiter } from "../../src/futures.js";
-import { type Parked, WaiterQueue } from "../../src/internal/waiters.js";
+import { type Parked, Waiter, WaiterQueue } from "../../src/internal/waiters.js";
 import { runTest } from "../../src/testing.js";
 import { errorOf, ticks } from "../locks/support.js";
 
