@@ -21,6 +21,7 @@
  * blocked task, and one allocation more per `sleep(0)`, lock hand-off or queue wake-up. The
  * design notes say what leaving it out measured.
  */
+import type { ReadyItem } from "../events/handles.js";
 import type { CallbackRecord, Chained } from "../futures.js";
 import { AwaitRecord, Future } from "../futures.js";
 import { frameStorage } from "../events/running.js";
@@ -37,7 +38,8 @@ const SETTLED: unique symbol = Symbol("settled");
 /**
  * @internal A future whose one task awaiter may be kept inline (see the module comment).
  * Subclasses complete it either in a step of their own (`_setResultAndRunCallbacks`, which
- * settles the inline await at once) or, as `Waiter`, by queueing the future itself.
+ * settles the inline await at once) or, woken by something else, by queueing the future itself
+ * ({@link InlineWakeFuture}).
  */
 export abstract class InlineAwaitFuture<T> extends Future<T> {
   /** @internal The task of the inline await while it is pending, else `null`. */
@@ -199,6 +201,29 @@ export abstract class InlineAwaitFuture<T> extends Future<T> {
 
   override _isOperation(): boolean {
     return true;
+  }
+}
+
+/**
+ * @internal An {@link InlineAwaitFuture} that something else completes (a primitive wakes it):
+ * woken while its task's await is inline, the future itself is queued where the await record
+ * would have been, and resumes the task when it runs. A future of this kind is a ready item
+ * only as that wake-up.
+ */
+export abstract class InlineWakeFuture<T> extends InlineAwaitFuture<T> implements ReadyItem {
+  override _scheduleCallbacks(): void {
+    if (this._inlineTask !== null && this._state === "finished" && !this._hasException) this._loop._enqueue(this);
+    else super._scheduleCallbacks();
+  }
+
+  /** @internal Its wake-up, queued by `_scheduleCallbacks`: the inline await resumes. */
+  _run(): void {
+    this._resumeInline();
+  }
+
+  /** @internal Once woken, its first record is the one its wake-up runs (made if need be). */
+  override _firstRecord(): CallbackRecord | null {
+    return this._state === "pending" ? super._firstRecord() : this._awaitRecord();
   }
 }
 

@@ -24,11 +24,9 @@
  *
  * The queue knows nothing of futures; `Parked` is what it needs of a waiter.
  */
-import type { ReadyItem } from "../events/handles.js";
 import type { EventLoop } from "../events/loop.js";
-import type { CallbackRecord } from "../futures.js";
 import { Deque } from "./deque.js";
-import { InlineAwaitFuture } from "./inline-await.js";
+import { InlineWakeFuture } from "./inline-await.js";
 
 /**
  * What the queue needs of a waiter: whether it is done (cancelled waiters are), and how to
@@ -131,10 +129,10 @@ export class WaiterQueue<W extends Parked<T>, T> {
  * parked takes it out of its {@link WaiterQueue}; if its task is cancelled after the primitive
  * woke it but before it resumed, `onLost(value)` gets the wake-up back to hand it on.
  *
- * Its task's plain `await` is kept in the future itself (see `InlineAwaitFuture`): woken, the
+ * Its task's plain `await` is kept in the future itself (see `InlineWakeFuture`): woken, the
  * future is queued in place of the await record, and resumes the task when it runs.
  */
-export class Waiter<T> extends InlineAwaitFuture<T> implements ReadyItem {
+export class Waiter<T> extends InlineWakeFuture<T> {
   readonly #queue: WaiterQueue<Waiter<T>, T> | null;
   readonly #onLost: ((value: T) => void) | null;
 
@@ -169,28 +167,6 @@ export class Waiter<T> extends InlineAwaitFuture<T> implements ReadyItem {
   /** @internal Failed by its queue (a shutdown, a broken barrier). */
   _fail(error: unknown): void {
     this.setException(error);
-  }
-
-  /**
-   * @internal Woken while its task awaits it inline: the future itself is queued where the
-   * await record would have been, and resumes the task when it runs (`_run`).
-   */
-  override _scheduleCallbacks(): void {
-    if (this._inlineTask !== null && this._state === "finished" && !this._hasException) this._loop._enqueue(this);
-    else super._scheduleCallbacks();
-  }
-
-  /** @internal Its wake-up, queued by `_scheduleCallbacks`: the inline await resumes. */
-  _run(): void {
-    this._resumeInline();
-  }
-
-  /**
-   * @internal A waiter is a ready item only as its own wake-up: once woken, its first record
-   * is the one that wake-up runs.
-   */
-  override _firstRecord(): CallbackRecord | null {
-    return this._state === "pending" ? super._firstRecord() : this._awaitRecord();
   }
 
   override _lostWakeup(): void {
