@@ -29,7 +29,6 @@ import type { EventLoop } from "./events/loop.js";
 import { type Frame, _runInOwnFrame, frameStorage, getRunningLoop } from "./events/running.js";
 import {
   AwaitRecord,
-  type CallbackRecord,
   Future,
   TaskFollowRecord,
   _lastAwaits,
