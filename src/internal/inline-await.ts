@@ -1,7 +1,7 @@
 /**
  * An await kept in the future it waits on, with no await record: the fast path of a task's
- * plain `await` on a future made for that awaiter alone (`sleep(0)`, a lock's, an event's or a
- * queue's wait).
+ * plain `await` on a future made for that awaiter alone (`sleep(0)`; the wait of a lock, an
+ * event, a semaphore, a condition, a queue or a stream read; an `asCompleted` turn).
  *
  * HOW: when code of a task calls `then` on such a future (an `await`: the engine calls `then`
  * with a promise's resolving functions) and nothing else waits on it, the future keeps that
@@ -10,12 +10,13 @@
  * Completing the future with a result then settles the await as the record would have: at once
  * when the future completes in its own step (`sleep(0)`, a queue operation), or from the ready
  * queue, where the record would have been queued, when something else completes it (a lock's
- * release wakes a waiter: the future itself is queued, see `Waiter`). Anything else that reaches
- * the await (a cancel, also one that arrives after the wake-up was queued; a failure; a second
- * awaiter or callback; introspection) first turns it into that record (`_materialize`), so from
- * there every path, the cancel-on-run and lost-wake-up handling of `AwaitRecord._run` included,
- * is the general one. Only a plain `then` takes this path: not in debug mode or under test
- * hooks, not inside a cancel scope, not while the task has a cancel pending or other awaits.
+ * release wakes a waiter: the future itself is queued, see `InlineWakeFuture`). Anything else
+ * that reaches the await (a cancel, also one that arrives after the wake-up was queued; a
+ * failure; a second awaiter or callback; introspection) first turns it into that record
+ * (`_materialize`), so from there every path, the cancel-on-run and lost-wake-up handling of
+ * `AwaitRecord._run` included, is the general one. Only a plain `then` takes this path: not in
+ * debug mode or under `exploreCancellation` (whose hook sees each await as its record), not
+ * inside a cancel scope, not while the task has a cancel pending or other awaits.
  *
  * WHY: the record is an object per await that lives as long as the task waits: 80 bytes per
  * blocked task, and one allocation more per `sleep(0)`, lock hand-off or queue wake-up. The
@@ -72,7 +73,8 @@ export abstract class InlineAwaitFuture<T> extends Future<T> {
   /**
    * @internal The task whose `then` may stay inline, or `null`: the task whose frame this is,
    * running, on this loop, with no other await and no cancel pending, outside any cancel scope,
-   * and neither debug mode nor test hooks on.
+   * not in debug mode, and with no test hook that watches each await (`exploreCancellation`'s;
+   * `exploreSchedules` only reorders the ready items, so it checks the inline path).
    */
   _inlineAwaiter(): Task<unknown> | null {
     const frame = frameStorage.getStore();
@@ -80,7 +82,9 @@ export abstract class InlineAwaitFuture<T> extends Future<T> {
     const task = frame._frameTask;
     const loop = this._loop;
     if (task === null || task._state !== "pending" || task._waits !== null || task._mustCancel) return null;
-    if (task._loop !== loop || loop.getDebug() || loop._testHooks !== null) return null;
+    if (task._loop !== loop || loop.getDebug()) return null;
+    const hooks = loop._testHooks;
+    if (hooks !== null && hooks.suspended !== undefined) return null;
     return task;
   }
 

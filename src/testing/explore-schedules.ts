@@ -152,7 +152,8 @@ const CALL_SOON = {};
 /** Which chain a ready item belongs to (see the module comment). */
 function keyOf(item: ReadyItem): object {
   if (typeof (item as { _when?: unknown })._when === "number") return TIMERS;
-  // A future that is its own step: a task's first step, `sleep(0)`, a queue operation.
+  // A future that is its own step: a task's first step, `sleep(0)`, a queue operation, or
+  // the wake-up of a woken wait that its task awaits inline.
   if (item instanceof Future) return item._orderKey();
   // A future's callback: an await, a done callback.
   const future = (item as { _future?: unknown })._future;

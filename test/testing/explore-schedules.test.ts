@@ -215,6 +215,44 @@ describe("the library's own primitives under exploreSchedules", () => {
     });
   });
 
+  it("a lock woken for a task that a cancel reaches before or after it resumes is never lost, in every schedule", async () => {
+    // The cancel and the wake-up are independent ready items: some schedules run the cancel
+    // first (the task was woken, not resumed: the lock must go to the next waiter), others the
+    // wake-up (the task holds the lock and gives it back in its finally). The waits keep their
+    // await inline here (exploreSchedules only reorders), so this explores that path.
+    let inline = 0;
+    const cancelled = { beforeResuming: 0, holdingTheLock: 0 };
+    const report = await exploreSchedules(async () => {
+      const lock = new Lock();
+      const acquired: number[] = [];
+      await lock.acquire();
+      const tasks = [0, 1, 2].map((i) =>
+        createTask(async () => {
+          await sleep(i * 0.01); // park in order 0, 1, 2
+          await lock.acquire();
+          try {
+            acquired.push(i);
+            await sleep(0);
+          } finally {
+            lock.release();
+          }
+        }),
+      );
+      await sleep(1); // all three parked
+      if (tasks[1]?._waits === tasks[1]?._futWaiter) inline++;
+      lock.release(); // wakes task 0
+      getRunningLoop().callSoon(() => tasks[0]?.cancel());
+      const outcomes = await gather(...tasks, { returnExceptions: true });
+      assert.equal(lock.locked(), false);
+      assert.deepEqual(acquired.filter((i) => i !== 0), [1, 2]);
+      assert.ok((outcomes[0] as Error | undefined)?.name === "CancelledError");
+      if (acquired.includes(0)) cancelled.holdingTheLock++;
+      else cancelled.beforeResuming++;
+    });
+    assert.ok(cancelled.beforeResuming > 0 && cancelled.holdingTheLock > 0, "both orders of the cancel and the wake-up were run");
+    assert.equal(inline, report.runs, "the waits' await was kept inline in every run");
+  });
+
   it("a task group collects every child's result and cancels the rest on a failure, in every schedule", async () => {
     await exploreSchedules(async () => {
       const done: number[] = [];
