@@ -24,32 +24,26 @@ import {
   sleep,
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
+import { bothWays, expectBothWays, loggedAwait } from "../support/both-ways.js";
 import { ticks } from "../locks/support.js";
-
-/** Runs `scenario` in a test loop without and with debug mode; returns both logs. */
-async function bothWays(scenario: (log: unknown[]) => Promise<void>): Promise<{ inline: unknown[]; general: unknown[] }> {
-  const inline: unknown[] = [];
-  const general: unknown[] = [];
-  await runTest(() => scenario(inline));
-  await runTest(async () => {
-    getRunningLoop().setDebug(true);
-    await scenario(general);
-  });
-  return { inline, general };
-}
-
-/** Asserts both ways logged `expected`. */
-async function expectBothWays(expected: unknown[], scenario: (log: unknown[]) => Promise<void>): Promise<void> {
-  const { inline, general } = await bothWays(scenario);
-  assert.deepEqual(general, expected, "the general path (debug mode)");
-  assert.deepEqual(inline, expected, "the inline path");
-}
 
 /** What a task's awaits are kept as: the future itself (inline), a record, or nothing. */
 function waitKind(task: Task<unknown>): string {
   const waits = task._waits;
   if (waits === null) return "none";
   return waits === task._futWaiter ? "inline" : "record";
+}
+
+/** A task that takes `primitive` once and gives it back: its result is "acquired". */
+function acquirer(primitive: { acquire(): PromiseLike<unknown>; release(): void }, name?: string): Task<string> {
+  return createTask(
+    async () => {
+      await primitive.acquire();
+      primitive.release();
+      return "acquired";
+    },
+    name === undefined ? {} : { name },
+  );
 }
 
 /** How a task ended: its result, or the name of its error. */
@@ -114,32 +108,17 @@ describe("a lock's, event's, semaphore's or queue's wait awaited by its task, wi
 
   it("a cancel while parked: CancelledError at the await, its finally runs, the lock stays free for others", async () => {
     await expectBothWays(
-      [["cancel", true], ["caught", "CancelledError", "stop"], "finally", ["outcome", "CancelledError"], ["locked", false], ["next", "got it"]],
+      [["cancel", true], ["caught", "CancelledError", "stop"], "finally", ["outcome", "CancelledError"], ["locked", false], ["next", "acquired"]],
       async (log) => {
         const lock = new Lock();
         await lock.acquire();
-        const task = createTask(async () => {
-          try {
-            await lock.acquire();
-            log.push("not reached");
-          } catch (error) {
-            log.push(["caught", (error as Error).name, (error as Error).message]);
-            throw error;
-          } finally {
-            log.push("finally");
-          }
-        });
+        const task = loggedAwait(log, () => lock.acquire());
         await ticks(1);
         log.push(["cancel", task.cancel("stop")]);
         log.push(["outcome", await outcome(task)]);
         lock.release();
         log.push(["locked", lock.locked()]);
-        const next = createTask(async () => {
-          await lock.acquire();
-          lock.release();
-          return "got it";
-        });
-        log.push(["next", await next]);
+        log.push(["next", await acquirer(lock)]);
       },
     );
   });
@@ -148,16 +127,8 @@ describe("a lock's, event's, semaphore's or queue's wait awaited by its task, wi
     await expectBothWays([["first", "CancelledError"], ["second", "acquired"], ["locked", false]], async (log) => {
       const lock = new Lock();
       await lock.acquire();
-      const first = createTask(async () => {
-        await lock.acquire();
-        lock.release();
-        return "acquired";
-      });
-      const second = createTask(async () => {
-        await lock.acquire();
-        lock.release();
-        return "acquired";
-      });
+      const first = acquirer(lock);
+      const second = acquirer(lock);
       await ticks(1);
       lock.release(); // wakes `first`: its wake-up is queued
       first.cancel(); // before it runs
@@ -171,11 +142,7 @@ describe("a lock's, event's, semaphore's or queue's wait awaited by its task, wi
     await expectBothWays([["task", "acquired", 0], ["locked", false]], async (log) => {
       const lock = new Lock();
       await lock.acquire();
-      const task = createTask(async () => {
-        await lock.acquire();
-        lock.release();
-        return "acquired";
-      });
+      const task = acquirer(lock);
       await ticks(1);
       lock.release();
       task.cancel();
@@ -189,14 +156,8 @@ describe("a lock's, event's, semaphore's or queue's wait awaited by its task, wi
     await expectBothWays([["first", "CancelledError"], ["second", "acquired"], ["locked", false]], async (log) => {
       const semaphore = new Semaphore(1);
       await semaphore.acquire();
-      const acquirer = (): Task<string> =>
-        createTask(async () => {
-          await semaphore.acquire();
-          semaphore.release();
-          return "acquired";
-        });
-      const first = acquirer();
-      const second = acquirer();
+      const first = acquirer(semaphore);
+      const second = acquirer(semaphore);
       await ticks(1);
       semaphore.release();
       first.cancel();
@@ -321,11 +282,7 @@ describe("a lock's, event's, semaphore's or queue's wait awaited by its task, wi
     await expectBothWays([true, true, true, true, "acquired"], async (log) => {
       const lock = new Lock();
       await lock.acquire();
-      const task = createTask(async () => {
-        await lock.acquire();
-        lock.release();
-        return "acquired";
-      }, { name: "locker" });
+      const task = acquirer(lock, "locker");
       await ticks(1);
       log.push(/wait_for=/.test(task.toString()));
       const graph = captureCallGraph(task._futWaiter as never);
@@ -382,10 +339,7 @@ describe("a lock's, event's, semaphore's or queue's wait awaited by its task, wi
     await runTest(async () => {
       const lock = new Lock();
       await lock.acquire();
-      const task = createTask(async () => {
-        await lock.acquire();
-        lock.release();
-      });
+      const task = acquirer(lock);
       await ticks(1);
       const waiter = task._futWaiter as Future<unknown>;
       assert.equal(waitKind(task), "inline");

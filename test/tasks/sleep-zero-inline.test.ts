@@ -1,5 +1,5 @@
-// sleep(0)'s usual await is kept in the future itself, without an await record (src/tasks.ts,
-// YieldFuture): a task's plain `await sleep(0)`. Every way of reaching such an await must behave
+// sleep(0)'s usual await is kept in the future itself, without an await record (YieldFuture in
+// src/tasks.ts, on src/internal/inline-await.ts): a task's plain `await sleep(0)`. Every way of reaching such an await must behave
 // exactly as the general path does. Debug mode always takes the general path, so each scenario
 // runs both ways and must log the same thing; each also checks its log against what asyncio's
 // semantics give, so that both ways being wrong the same way fails too.
@@ -15,19 +15,7 @@ import {
   getRunningLoop,
   sleep,
 } from "../../src/index.js";
-import { runTest } from "../../src/testing.js";
-
-/** Runs `scenario` in a test loop without and with debug mode; returns both logs. */
-async function bothWays(scenario: (log: unknown[]) => Promise<void>): Promise<{ inline: unknown[]; general: unknown[] }> {
-  const inline: unknown[] = [];
-  const general: unknown[] = [];
-  await runTest(() => scenario(inline));
-  await runTest(async () => {
-    getRunningLoop().setDebug(true);
-    await scenario(general);
-  });
-  return { inline, general };
-}
+import { bothWays, expectBothWays, loggedAwait } from "../support/both-ways.js";
 
 /** A promise the library did not make, resolved `n` passes of the ready queue from now. */
 function afterPasses(n: number): Promise<void> {
@@ -39,13 +27,6 @@ function afterPasses(n: number): Promise<void> {
     };
     step(n);
   });
-}
-
-/** Asserts both ways logged `expected`. */
-async function expectBothWays(expected: unknown[], scenario: (log: unknown[]) => Promise<void>): Promise<void> {
-  const { inline, general } = await bothWays(scenario);
-  assert.deepEqual(general, expected, "the general path (debug mode)");
-  assert.deepEqual(inline, expected, "the inline path");
 }
 
 describe("sleep(0) awaited by its task, without an await record", () => {
@@ -91,18 +72,7 @@ describe("sleep(0) awaited by its task, without an await record", () => {
       [["suspended", true], ["cancel", true], ["sleep cancelled", true], ["caught", "CancelledError", "stop"], "finally", ["task cancelled", true]],
       async (log) => {
         let yielded: Future<undefined> | null = null;
-        const task = createTask(async () => {
-          try {
-            yielded = sleep(0);
-            await yielded;
-            log.push("not reached");
-          } catch (error) {
-            log.push(["caught", (error as Error).name, (error as Error).message]);
-            throw error;
-          } finally {
-            log.push("finally");
-          }
-        });
+        const task = loggedAwait(log, () => (yielded = sleep(0)));
         await sleep(0); // the task starts and suspends at its sleep(0)
         log.push(["suspended", task._futWaiter === yielded]);
         log.push(["cancel", task.cancel("stop")]);
