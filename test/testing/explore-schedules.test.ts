@@ -7,6 +7,7 @@ import {
   Event,
   Lock,
   Queue,
+  type Task,
   createTask,
   gather,
   getRunningLoop,
@@ -251,6 +252,39 @@ describe("the library's own primitives under exploreSchedules", () => {
     });
     assert.ok(cancelled.beforeResuming > 0 && cancelled.holdingTheLock > 0, "both orders of the cancel and the wake-up were run");
     assert.equal(inline, report.runs, "the waits' await was kept inline in every run");
+  });
+
+  it("an item put for a getter that a cancel reaches before or after its step is got exactly once, in every schedule", async () => {
+    // The queue's twin of the lock case above: the cancel and the woken getter's step are
+    // independent ready items. Cancelled first, the getter passes its wake-up on and the next
+    // getter gets the item; stepped first, it has the item and its task returns it.
+    const firstGot = { yes: 0, no: 0 };
+    await exploreSchedules(async () => {
+      const queue = new Queue<string>();
+      const getters = [0, 1].map((i) =>
+        createTask(async () => {
+          await sleep(i * 0.01); // park in order 0, 1
+          return await queue.get();
+        }),
+      );
+      await sleep(1);
+      queue.putNowait("item"); // wakes getter 0
+      getRunningLoop().callSoon(() => getters[0]?.cancel());
+      await sleep(0.5);
+      const [first, second] = getters as [Task<string>, Task<string>];
+      if (first.cancelled()) {
+        assert.equal(second.result(), "item", "the item went on to the next getter");
+        firstGot.no++;
+      } else {
+        assert.equal(first.result(), "item");
+        assert.equal(second.done(), false, "nothing more for the next getter");
+        second.cancel();
+        firstGot.yes++;
+      }
+      assert.equal(queue.qsize(), 0);
+      await gather(...getters, { returnExceptions: true });
+    });
+    assert.ok(firstGot.yes > 0 && firstGot.no > 0, "both orders of the cancel and the step were run");
   });
 
   it("a task group collects every child's result and cancels the rest on a failure, in every schedule", async () => {
