@@ -19,7 +19,6 @@ import type { EventLoop } from "../events/loop.js";
 import { getRunningLoop } from "../events/running.js";
 import { Future, isFuture } from "../futures.js";
 import { Deque } from "../internal/deque.js";
-import { InlineWakeFuture } from "../internal/inline-await.js";
 import { checkAwaitable, checkOptionalDelay, checkOptions, describe } from "../internal/validate.js";
 import { type Parked, WaiterQueue } from "../internal/waiters.js";
 import { type Awaitable, type AwaitableResult, _ensureFutureOn } from "../tasks.js";
@@ -80,10 +79,8 @@ type Turn = { done: false; value: unknown };
  * awaiting code receives its turn in the wake-up itself, with no async function around the
  * wait; per turn that saves two async frames and their promises. A turn woken and then
  * cancelled before its task resumed gives its completion back (`_lostWakeup`), first in line.
- * Its task's plain `await` is kept in the turn itself, with no await record (see
- * `InlineWakeFuture`).
  */
-class Getter extends InlineWakeFuture<Turn> implements Parked<Completion> {
+class Getter extends Future<Turn> implements Parked<Completion> {
   readonly #owner: AsCompletedIterator<unknown>;
   readonly #forAwait: boolean;
   /** The completion this turn was woken with, until its task took it. */
@@ -125,6 +122,10 @@ class Getter extends InlineWakeFuture<Turn> implements Parked<Completion> {
 
   override _orderKey(): object {
     return this.#owner._getters;
+  }
+
+  override _isOperation(): boolean {
+    return true;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * An await kept in the future it waits on, with no await record: the fast path of a task's
  * plain `await` on a future made for that awaiter alone (`sleep(0)`; the wait of a lock, an
- * event, a semaphore, a condition, a queue or a stream read; an `asCompleted` turn).
+ * event, a semaphore, a condition, a queue or a stream read).
  *
  * HOW: when code of a task calls `then` on such a future (an `await`: the engine calls `then`
  * with a promise's resolving functions) and nothing else waits on it, the future keeps that

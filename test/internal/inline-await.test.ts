@@ -1,11 +1,10 @@
-// A task's plain `await` on a lock's, an event's, a semaphore's or a queue's wait, or on an
-// asCompleted turn, is kept in the wait's future itself, without an await record
-// (src/internal/inline-await.ts), as sleep(0)'s is (test/tasks/sleep-zero-inline.test.ts). Every
-// way of reaching such an await must behave exactly as the general path does, above all a cancel
-// that arrives after the primitive woke the task and before it resumed (the wake-up must be handed
-// on, never lost). Debug mode always takes the general path, so each scenario runs both ways and
-// must log the same thing; each also checks its log against what asyncio's semantics give, so that
-// both ways being wrong alike fails too.
+// A task's plain `await` on a lock's, an event's, a semaphore's or a queue's wait is kept in the
+// wait's future itself, without an await record (src/internal/inline-await.ts), as sleep(0)'s is
+// (test/tasks/sleep-zero-inline.test.ts). Every way of reaching such an await must behave exactly
+// as the general path does, above all a cancel that arrives after the primitive woke the task and
+// before it resumed (the wake-up must be handed on, never lost). Debug mode always takes the
+// general path, so each scenario runs both ways and must log the same thing; each also checks its
+// log against what asyncio's semantics give, so that both ways being wrong alike fails too.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
@@ -17,11 +16,9 @@ import {
   QueueShutDown,
   Semaphore,
   type Task,
-  asCompleted,
   captureCallGraph,
   createTask,
   getRunningLoop,
-  sleep,
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
 import { bothWays, expectBothWays, loggedAwait } from "../support/both-ways.js";
@@ -72,19 +69,15 @@ describe("a lock's, event's, semaphore's or queue's wait awaited by its task, wi
       const getter = createTask(async () => {
         await queue.get();
       });
-      const turns = asCompleted([event.wait()])[Symbol.asyncIterator]();
-      const turn = createTask(async () => {
-        await turns.next();
-      });
       await ticks(1);
-      log.push(waitKind(locker), waitKind(waiter), waitKind(getter), waitKind(turn));
+      log.push(waitKind(locker), waitKind(waiter), waitKind(getter));
       lock.release();
       event.set();
       queue.putNowait(1);
-      await Promise.all([locker, waiter, getter, turn]);
+      await Promise.all([locker, waiter, getter]);
     });
-    assert.deepEqual(inline, ["inline", "inline", "inline", "inline"]);
-    assert.deepEqual(general, ["record", "record", "record", "record"]);
+    assert.deepEqual(inline, ["inline", "inline", "inline"]);
+    assert.deepEqual(general, ["record", "record", "record"]);
   });
 
   it("a lock handed over resumes its waiter in the next pass, after callbacks queued before the release", async () => {
@@ -351,26 +344,6 @@ describe("a lock's, event's, semaphore's or queue's wait awaited by its task, wi
       assert.equal(waitKind(task), "record");
       await task;
       assert.equal(lock.locked(), false);
-    });
-  });
-
-  it("an asCompleted turn woken by a completion, then cancelled before it resumed: the turn behind it gets that completion", async () => {
-    await expectBothWays([["b", "kept"], ["a", "CancelledError"]], async (log) => {
-      const loop = getRunningLoop();
-      const fut = loop.createFuture<string>();
-      const turns = asCompleted([fut, sleep(1, "later")])[Symbol.asyncIterator]();
-      const turn = (): Task<unknown> =>
-        createTask(async () => {
-          const next = await turns.next();
-          return (next.value as Future<string>).result();
-        });
-      const a = turn();
-      const b = turn();
-      await ticks(1); // both parked on their turns, `a` first
-      fut.setResult("kept"); // the iterator hears it in the next pass, and wakes `a`'s turn
-      loop.callSoon(() => a.cancel()); // right after that wake-up, before `a` resumed
-      log.push(["b", await outcome(b)]);
-      log.push(["a", await outcome(a)]);
     });
   });
 
