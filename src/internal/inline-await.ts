@@ -10,7 +10,7 @@
  * Completing the future with a result then settles the await as the record would have: at once
  * when the future completes in its own step (`sleep(0)`, a queue operation), or from the ready
  * queue, where the record would have been queued, when something else completes it (a lock's
- * release wakes a waiter: the future itself is queued, see `InlineWakeFuture`). Anything else
+ * release wakes a waiter: the future itself is queued, see `Waiter`). Anything else
  * that reaches the await (a cancel, also one that arrives after the wake-up was queued; a
  * failure; a second awaiter or callback; introspection) first turns it into that record
  * (`_materialize`), so from there every path, the cancel-on-run and lost-wake-up handling of
@@ -22,7 +22,6 @@
  * blocked task, and one allocation more per `sleep(0)`, lock hand-off or queue wake-up. The
  * design notes say what leaving it out measured.
  */
-import type { ReadyItem } from "../events/handles.js";
 import type { CallbackRecord, Chained } from "../futures.js";
 import { AwaitRecord, Future } from "../futures.js";
 import { frameStorage } from "../events/running.js";
@@ -40,7 +39,7 @@ const SETTLED: unique symbol = Symbol("settled");
  * @internal A future whose one task awaiter may be kept inline (see the module comment).
  * Subclasses complete it either in a step of their own (`_setResultAndRunCallbacks`, which
  * settles the inline await at once) or, woken by something else, by queueing the future itself
- * ({@link InlineWakeFuture}).
+ * (`Waiter`, in internal/waiters.ts).
  */
 export abstract class InlineAwaitFuture<T> extends Future<T> {
   /** @internal The task of the inline await while it is pending, else `null`. */
@@ -196,7 +195,7 @@ export abstract class InlineAwaitFuture<T> extends Future<T> {
   /**
    * @internal The record the inline await became (for a completed future whose wake-up is
    * queued: the record that wake-up runs), made now if the await is still inline; `null` when
-   * there was none.
+   * there was none. (`Waiter` names the task its queued wake-up resumes with it.)
    */
   _awaitRecord(): AwaitRecord | null {
     if (this._inlineTask !== null) return this._materialize();
@@ -205,29 +204,6 @@ export abstract class InlineAwaitFuture<T> extends Future<T> {
 
   override _isOperation(): boolean {
     return true;
-  }
-}
-
-/**
- * @internal An {@link InlineAwaitFuture} that something else completes (a primitive wakes it):
- * woken while its task's await is inline, the future itself is queued where the await record
- * would have been, and resumes the task when it runs. A future of this kind is a ready item
- * only as that wake-up.
- */
-export abstract class InlineWakeFuture<T> extends InlineAwaitFuture<T> implements ReadyItem {
-  override _scheduleCallbacks(): void {
-    if (this._inlineTask !== null && this._state === "finished" && !this._hasException) this._loop._enqueue(this);
-    else super._scheduleCallbacks();
-  }
-
-  /** @internal Its wake-up, queued by `_scheduleCallbacks`: the inline await resumes. */
-  _run(): void {
-    this._resumeInline();
-  }
-
-  /** @internal Once woken, its first record is the one its wake-up runs (made if need be). */
-  override _firstRecord(): CallbackRecord | null {
-    return this._state === "pending" ? super._firstRecord() : this._awaitRecord();
   }
 }
 

@@ -24,9 +24,11 @@
  *
  * The queue knows nothing of futures; `Parked` is what it needs of a waiter.
  */
+import type { ReadyItem } from "../events/handles.js";
 import type { EventLoop } from "../events/loop.js";
+import type { CallbackRecord } from "../futures.js";
 import { Deque } from "./deque.js";
-import { InlineWakeFuture } from "./inline-await.js";
+import { InlineAwaitFuture } from "./inline-await.js";
 
 /**
  * What the queue needs of a waiter: whether it is done (cancelled waiters are), and how to
@@ -129,10 +131,11 @@ export class WaiterQueue<W extends Parked<T>, T> {
  * parked takes it out of its {@link WaiterQueue}; if its task is cancelled after the primitive
  * woke it but before it resumed, `onLost(value)` gets the wake-up back to hand it on.
  *
- * Its task's plain `await` is kept in the future itself (see `InlineWakeFuture`): woken, the
- * future is queued in place of the await record, and resumes the task when it runs.
+ * Its task's plain `await` is kept in the future itself (see `InlineAwaitFuture`): woken, the
+ * future is queued in place of the await record, and resumes the task when it runs. A waiter is
+ * a ready item only as that wake-up.
  */
-export class Waiter<T> extends InlineWakeFuture<T> {
+export class Waiter<T> extends InlineAwaitFuture<T> implements ReadyItem {
   readonly #queue: WaiterQueue<Waiter<T>, T> | null;
   readonly #onLost: ((value: T) => void) | null;
 
@@ -167,6 +170,25 @@ export class Waiter<T> extends InlineWakeFuture<T> {
   /** @internal Failed by its queue (a shutdown, a broken barrier). */
   _fail(error: unknown): void {
     this.setException(error);
+  }
+
+  /**
+   * @internal Woken while its task awaits it inline: the future itself is queued where the
+   * await record would have been (a cancel or a failure takes the record's path).
+   */
+  override _scheduleCallbacks(): void {
+    if (this._inlineTask !== null && this._state === "finished" && !this._hasException) this._loop._enqueue(this);
+    else super._scheduleCallbacks();
+  }
+
+  /** @internal Its wake-up, queued by `_scheduleCallbacks`: the inline await resumes. */
+  _run(): void {
+    this._resumeInline();
+  }
+
+  /** @internal Once woken, its first record is the one its wake-up runs (made if need be). */
+  override _firstRecord(): CallbackRecord | null {
+    return this._state === "pending" ? super._firstRecord() : this._awaitRecord();
   }
 
   override _lostWakeup(): void {
