@@ -328,7 +328,8 @@ export class Tracer {
       this.#resumption = "first step";
       return;
     }
-    // A wake-up: an await record, or a `sleep(0)` future that runs its awaiter's record itself.
+    // A wake-up: an await record, or a future awaited inline (a `sleep(0)`, a lock's, a
+    // semaphore's or a queue's wait) that resumes its awaiter itself.
     const record = ((item as { _future?: unknown })._future === undefined
       ? (item as unknown as Future<unknown>)._firstRecord()
       : item) as unknown as AwaitLike | null;
