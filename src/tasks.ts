@@ -599,6 +599,17 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
     return waits instanceof InlineAwaitFuture ? waits._materialize() : waits;
   }
 
+  /**
+   * @internal The futures this task's code awaits now, in the order it began to, read as they
+   * are: an inline await stays inline (introspection must not change what it reads).
+   */
+  _awaitedFutures(): Future<unknown>[] {
+    const waits = this._waits;
+    if (waits === null) return [];
+    if (waits instanceof InlineAwaitFuture) return [waits];
+    return Array.isArray(waits) ? waits.map((record) => record._future) : [waits._future];
+  }
+
   /** @internal The awaits this task is suspended at, in the order it made them (a copy). */
   _awaitRecords(): AwaitRecord[] {
     const waits = this._waitRecords();

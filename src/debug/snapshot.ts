@@ -98,7 +98,7 @@ function tolerant<T>(read: () => T, fallback: T): T {
 
 /** @internal The futures `task`'s code awaits now. */
 export function _awaitsOf(task: Task<unknown>): Future<unknown>[] {
-  return task._awaitRecords().map((record) => record._future);
+  return task._awaitedFutures();
 }
 
 /** @internal The snapshot of one loop. */

@@ -389,7 +389,7 @@ export class Tracer {
     const end = start + dur;
     if (task._state === "pending") {
       const waiter = task._futWaiter;
-      const more = Math.max(0, task._awaitRecords().length - 1);
+      const more = Math.max(0, task._awaitedFutures().length - 1);
       const awaiting = waiter === null
         ? "a promise the library did not make"
         : describeAwaited(waiter) + (more > 0 ? ` and ${more} more` : "");

@@ -11,10 +11,12 @@
  * when the future completes in its own step (`sleep(0)`, a queue operation), or from the ready
  * queue, where the record would have been queued, when something else completes it (a lock's
  * release wakes a waiter: the future itself is queued, see `Waiter`). Anything else
- * that reaches the await (a cancel, also one that arrives after the wake-up was queued; a
- * failure; a second awaiter or callback; introspection) first turns it into that record
- * (`_materialize`), so from there every path, the cancel-on-run and lost-wake-up handling of
- * `AwaitRecord._run` included, is the general one. Only a plain `then` takes this path: not in
+ * that acts on the await (a cancel, also one that arrives after the wake-up was queued; a
+ * failure; a second awaiter or callback) first turns it into that record (`_materialize`), so
+ * from there every path, the cancel-on-run and lost-wake-up handling of `AwaitRecord._run`
+ * included, is the general one. What only reads it (a repr, the call graph, a snapshot, a
+ * trace) gets a view of the record made for it (`_inlineView`) and leaves the await inline: a
+ * traced or inspected program runs the path it runs unobserved. Only a plain `then` takes this path: not in
  * debug mode or under `exploreCancellation` (whose hook sees each await as its record), not
  * inside a cancel scope, not while the task has a cancel pending or other awaits.
  *
@@ -182,23 +184,34 @@ export abstract class InlineAwaitFuture<T> extends Future<T> {
     else super._runCallbacksNow();
   }
 
+  /**
+   * @internal The pending inline await as its record would show it, for introspection only (a
+   * repr, the call graph, the loop's and the tracer's reading of a wake-up): a record made for
+   * the reader and installed nowhere, so that reading the await leaves it inline. Nothing may
+   * run it or mark it; what acts on the await (a cancel) calls `_materialize`.
+   */
+  _inlineView(): AwaitRecord {
+    return new AwaitRecord(this as Future<unknown>, this._inlineTask, this._inlineOk, this._inlineErr);
+  }
+
   override _callbackRecords(): CallbackRecord[] {
-    if (this._inlineTask !== null && this._state === "pending") this._materialize();
+    if (this._inlineTask !== null && this._state === "pending") return [this._inlineView()];
     return super._callbackRecords();
   }
 
   override _firstRecord(): CallbackRecord | null {
-    if (this._inlineTask !== null && this._state === "pending") this._materialize();
+    if (this._inlineTask !== null && this._state === "pending") return this._inlineView();
     return super._firstRecord();
   }
 
   /**
-   * @internal The record the inline await became (for a completed future whose wake-up is
-   * queued: the record that wake-up runs), made now if the await is still inline; `null` when
-   * there was none. (`Waiter` names the task its queued wake-up resumes with it.)
+   * @internal For introspection: the record the inline await became (for a completed future
+   * whose wake-up is queued: the record that wake-up runs), or a view of it while the await is
+   * still inline (see `_inlineView`); `null` when there was none. (`Waiter` names the task its
+   * queued wake-up resumes with it.)
    */
   _awaitRecord(): AwaitRecord | null {
-    if (this._inlineTask !== null) return this._materialize();
+    if (this._inlineTask !== null) return this._inlineView();
     return this._inlineErr === MADE_RECORD ? (this._inlineOk as AwaitRecord) : null;
   }
 

@@ -186,7 +186,7 @@ export class Waiter<T> extends InlineAwaitFuture<T> implements ReadyItem {
     this._resumeInline();
   }
 
-  /** @internal Once woken, its first record is the one its wake-up runs (made if need be). */
+  /** @internal Once woken, its first record is the one its wake-up runs (a view while inline). */
   override _firstRecord(): CallbackRecord | null {
     return this._state === "pending" ? super._firstRecord() : this._awaitRecord();
   }

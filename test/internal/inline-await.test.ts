@@ -19,10 +19,19 @@ import {
   captureCallGraph,
   createTask,
   getRunningLoop,
+  sleep,
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
+import { _tasksSnapshot } from "../../src/debug/snapshot.js";
+import { join } from "node:path";
+import { laneEvents, laneOf, readTrace, tempDir } from "../support/trace.js";
 import { bothWays, expectBothWays, loggedAwait } from "../support/both-ways.js";
 import { ticks } from "../locks/support.js";
+
+/** A future awaited inline, read as introspection reads it: the record its await became, if any. */
+interface InlineWait {
+  _awaitRecord(): unknown;
+}
 
 /** What a task's awaits are kept as: the future itself (inline), a record, or nothing. */
 function waitKind(task: Task<unknown>): string {
@@ -337,14 +346,76 @@ describe("a lock's, event's, semaphore's or queue's wait awaited by its task, wi
       const waiter = task._futWaiter as Future<unknown>;
       assert.equal(waitKind(task), "inline");
       lock.release();
-      // Woken, the waiter is the ready item that resumes the task: it names that await (its
-      // record, made now), and the task then resumes through the record.
+      // Woken, the waiter is the ready item that resumes the task: it names that await (a view
+      // of its record, made for the reader), and the await stays inline.
       assert.equal(waiter.done(), true);
       assert.equal((waiter._firstRecord() as { _task: unknown } | null)?._task, task);
-      assert.equal(waitKind(task), "record");
+      assert.equal(waitKind(task), "inline");
       await task;
       assert.equal(lock.locked(), false);
+      assert.equal((waiter as unknown as InlineWait)._awaitRecord(), null, "the task resumed with no record made");
     });
+  });
+
+  it("reading an inline await (repr, call graph, snapshot, a trace) shows it as its record would and leaves it inline", async () => {
+    await runTest(async () => {
+      const lock = new Lock();
+      await lock.acquire();
+      const task = acquirer(lock, "reader");
+      await ticks(1);
+      const waiter = task._futWaiter as Future<unknown>;
+      assert.equal(waitKind(task), "inline");
+      assert.match(String(task), /wait_for=<Future pending cb=\[await in 'reader'\]>/);
+      assert.match(String(waiter), /cb=\[await in 'reader'\]/);
+      const graph = captureCallGraph(waiter as never);
+      assert.deepEqual(graph?.awaitedBy.map((node) => node.future), [task]);
+      const entry = _tasksSnapshot()
+        .loops.flatMap((loop) => loop.tasks)
+        .find((snapshot) => snapshot.name === "reader");
+      assert.equal(entry?.awaiting.length, 1);
+      assert.equal(waitKind(task), "inline", "nothing of the reading made a record");
+      lock.release();
+      assert.equal(await task, "acquired");
+      assert.equal((waiter as unknown as InlineWait)._awaitRecord(), null, "the task resumed with no record made");
+    });
+  });
+
+  it("a traced program takes the inline path, and its trace names the wait a step resumed from", async () => {
+    const tmp = tempDir();
+    try {
+      const file = join(tmp.dir, "inline.json");
+      let waiter: InlineWait | null = null;
+      let sleeper: InlineWait | null = null;
+      await runTest(
+        async () => {
+          const lock = new Lock();
+          await lock.acquire();
+          const task = createTask(async () => {
+            const wait = lock.acquire();
+            waiter = wait as unknown as InlineWait;
+            await wait;
+            lock.release();
+            const yielded = sleep(0);
+            sleeper = yielded as unknown as InlineWait;
+            await yielded;
+          }, { name: "traced" });
+          await ticks(1);
+          lock.release();
+          await task;
+        },
+        { trace: { file } },
+      );
+      assert.equal((waiter as InlineWait | null)?._awaitRecord(), null, "the lock's wait stayed inline");
+      assert.equal((sleeper as InlineWait | null)?._awaitRecord(), null, "the sleep(0) stayed inline");
+      const trace = readTrace(file);
+      const steps = laneEvents(trace, laneOf(trace, "traced")).filter((event) => event.name === "step");
+      assert.deepEqual(
+        steps.map((event) => [event.args?.resumed, typeof event.args?.by]),
+        [["result", "string"], ["result", "string"]],
+      );
+    } finally {
+      tmp.remove();
+    }
   });
 
   it("a task that returns while a lock wait it raced is pending stops waiting on it", async () => {
