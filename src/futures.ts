@@ -388,7 +388,8 @@ const FUTURE_KEYS = ["loop"] as const satisfies readonly (keyof FutureOptions)[]
 /** The keys of `addDoneCallback`'s options. */
 const DONE_CALLBACK_KEYS = ["context"] as const;
 
-function isLoop(value: unknown): value is EventLoop {
+/** @internal Whether `value` is an event loop (told by its ready queue, not `instanceof`: no import cycle). */
+export function _isLoop(value: unknown): value is EventLoop {
   return typeof (value as { _enqueue?: unknown })._enqueue === "function";
 }
 
@@ -449,7 +450,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     else if (options === null || typeof options !== "object") {
       throw new TypeError(`\`options\` must be an options object, got ${describe(options)}`);
     }
-    else if (isLoop(options)) this._loop = options;
+    else if (_isLoop(options)) this._loop = options;
     else {
       checkOptions("new Future()", options, FUTURE_KEYS);
       this._loop = options.loop ?? getRunningLoop();

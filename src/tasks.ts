@@ -32,6 +32,7 @@ import {
   Future,
   TaskFollowRecord,
   _lastAwaits,
+  _isLoop,
   _wrapThenable,
   isFuture,
 } from "./futures.js";
@@ -554,7 +555,18 @@ export class Task<T = unknown> extends Future<T> implements ReadyItem, Frame {
 
   /** Renames the task. */
   setName(value: string): void {
-    this._name = String(value);
+    if (typeof value === "string") {
+      this._name = value;
+      return;
+    }
+    // As asyncio's str(value); a value with no string form is a TypeError that names it.
+    let name: string;
+    try {
+      name = String(value);
+    } catch {
+      throw new TypeError(`\`value\` must be a string or have a string form, got ${describe(value)}`);
+    }
+    this._name = name;
   }
 
   /** What the task runs: the thunk, coroutine or awaitable given to `createTask`. */
@@ -831,6 +843,7 @@ class InlineTask<T> extends Task<T> {
  * asyncio: `asyncio.current_task(loop=None)`.
  */
 export function currentTask(loop?: EventLoop): Task<unknown> | null {
+  if (loop !== undefined) checkLoop(loop);
   const frame = frameStorage.getStore();
   const task = frame === undefined ? null : frame._frameTask;
   if (task === null || task._state !== "pending") return null;
@@ -844,7 +857,15 @@ export function currentTask(loop?: EventLoop): Task<unknown> | null {
  * asyncio: `asyncio.all_tasks(loop=None)`.
  */
 export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
+  if (loop !== undefined) checkLoop(loop);
   return new Set((loop ?? getRunningLoop())._liveTasks());
+}
+
+/** The `TypeError` for a `loop` argument that is not an event loop. */
+function checkLoop(loop: unknown): void {
+  if (typeof loop !== "object" || loop === null || !_isLoop(loop)) {
+    throw new TypeError(`\`loop\` must be an EventLoop, got ${describe(loop)}`);
+  }
 }
 
 const ENSURE_FUTURE_KEYS = ["loop"] as const;
@@ -989,7 +1010,9 @@ export function sleep<T>(delay: number, result?: T): Future<T | undefined> {
  *
  * asyncio: `asyncio.eager_task_factory` (3.12).
  */
-export function eagerTaskFactory<T>(loop: EventLoop, coro: Awaitable<T>, options: TaskOptions): Task<T> {
+export function eagerTaskFactory<T>(loop: EventLoop, coro: Awaitable<T>, options: TaskOptions = {}): Task<T> {
+  checkLoop(loop);
+  checkOptions("eagerTaskFactory()", options, TASK_KEYS);
   return new Task<T>(coro, { ...options, eagerStart: options.eagerStart ?? true }, loop);
 }
 
@@ -999,7 +1022,13 @@ export function eagerTaskFactory<T>(loop: EventLoop, coro: Awaitable<T>, options
  */
 export function createEagerTaskFactory(
   TaskClass: new <T>(coro: Awaitable<T>, options: TaskOptions & { loop: EventLoop }) => Task<T>,
-): <T>(loop: EventLoop, coro: Awaitable<T>, options: TaskOptions) => Task<T> {
-  return (loop, coro, options) =>
-    new TaskClass(coro, { ...options, loop, eagerStart: options.eagerStart ?? true });
+): <T>(loop: EventLoop, coro: Awaitable<T>, options?: TaskOptions) => Task<T> {
+  if (typeof TaskClass !== "function") {
+    throw new TypeError(`\`TaskClass\` must be a Task subclass, got ${describe(TaskClass)}`);
+  }
+  return (loop, coro, options = {}) => {
+    checkLoop(loop);
+    checkOptions("the eager task factory", options, TASK_KEYS);
+    return new TaskClass(coro, { ...options, loop, eagerStart: options.eagerStart ?? true });
+  };
 }

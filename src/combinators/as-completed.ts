@@ -346,7 +346,7 @@ export function asCompleted<A extends Awaitable<unknown>>(
   if (isFuture(aws) || isCoroutine(aws)) {
     throw new TypeError("expect an iterable of futures, not a single awaitable");
   }
-  if (aws === null || typeof (aws as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function") {
+  if (aws === null || aws === undefined || typeof (aws as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function") {
     throw new TypeError(`\`aws\` must be an iterable of awaitables, got ${describe(aws)}`);
   }
   checkOptions("asCompleted()", options, AS_COMPLETED_KEYS);

@@ -65,7 +65,7 @@ export function wait<A extends Awaitable<unknown>>(
   aws: Iterable<A>,
   options: WaitOptions = {},
 ): Promise<WaitResult<A>> {
-  if (aws === null || typeof (aws as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function") {
+  if (aws === null || aws === undefined || typeof (aws as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function") {
     throw new TypeError(`\`aws\` must be an iterable of awaitables, got ${describe(aws)}`);
   }
   if (isFuture(aws)) throw new TypeError("expect an iterable of futures, not a Future");

@@ -82,7 +82,9 @@ export interface ExceptionContext {
 export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
 
 /**
- * Makes the tasks of a loop (`loop.setTaskFactory`). It receives what `createTask` received.
+ * Makes the tasks of a loop (`loop.setTaskFactory`). It receives what `createTask` received and
+ * must return a {@link Task}: `createTask` throws a `TypeError` for anything else (asyncio takes
+ * what it returns and fails later, inside the loop).
  * asyncio: the task factory `factory(loop, coro, **kwargs)`.
  */
 export type TaskFactory = <T>(
@@ -545,7 +547,13 @@ export class EventLoop implements ClockHost {
     }
     const factory = this.#taskFactory;
     if (factory === null) return new Task<T>(coro, options, this);
-    return factory(this, coro, options ?? {});
+    const task: unknown = factory(this, coro, options ?? {});
+    // What the loop's own code does with it next (await it, add callbacks, cancel it at
+    // shutdown) needs a task: say so here, not later inside the loop.
+    if (!(task instanceof Task)) {
+      throw new TypeError(`the task factory returned ${describe(task)}; a task factory must return a Task`);
+    }
+    return task as Task<T>;
   }
 
   /**
@@ -591,6 +599,7 @@ export class EventLoop implements ClockHost {
    * handler itself is reported by the default handler; it never stops the loop.
    */
   callExceptionHandler(context: ExceptionContext): void {
+    checkExceptionContext("callExceptionHandler()", context);
     this._callExceptionHandlerIn(contextOf(context), context);
   }
 
@@ -630,6 +639,7 @@ export class EventLoop implements ClockHost {
    * future or handle involved, to `console.error`.
    */
   defaultExceptionHandler(context: ExceptionContext): void {
+    checkExceptionContext("defaultExceptionHandler()", context);
     const lines = [context.message || "Unhandled exception in event loop"];
     for (const key of Object.keys(context).sort()) {
       if (key === "message" || key === "exception") continue;
@@ -1134,6 +1144,13 @@ export class EventLoop implements ClockHost {
 
   [inspectCustom](): string {
     return this.toString();
+  }
+}
+
+/** The `TypeError` for a `context` of an exception handler call that is not an object. */
+function checkExceptionContext(fn: string, context: unknown): void {
+  if (typeof context !== "object" || context === null || Array.isArray(context)) {
+    throw new TypeError(`${fn}: \`context\` must be an object ({ message, exception?, … }), got ${describe(context)}`);
   }
 }
 
