@@ -16,9 +16,10 @@
  * from there every path, the cancel-on-run and lost-wake-up handling of `AwaitRecord._run`
  * included, is the general one. What only reads it (a repr, the call graph, a snapshot, a
  * trace) gets a view of the record made for it (`_inlineView`) and leaves the await inline: a
- * traced or inspected program runs the path it runs unobserved. Only a plain `then` takes this path: not in
- * debug mode or under `exploreCancellation` (whose hook sees each await as its record), not
- * inside a cancel scope, not while the task has a cancel pending or other awaits.
+ * traced or inspected program runs the path it runs unobserved, and `exploreCancellation`,
+ * whose hook gets such a view at each await, cancels the path programs run. Only a plain `then`
+ * takes this path: not in debug mode, not inside a cancel scope, not while the task has a cancel
+ * pending or other awaits.
  *
  * WHY: the record is an object per await that lives as long as the task waits: 80 bytes per
  * blocked task, and one allocation more per `sleep(0)`, lock hand-off or queue wake-up. The
@@ -65,6 +66,10 @@ export abstract class InlineAwaitFuture<T> extends Future<T> {
         this._inlineOk = onfulfilled ?? null;
         this._inlineErr = onrejected ?? null;
         task._waits = this as InlineAwaitFuture<unknown>;
+        const hooks = this._loop._testHooks;
+        // `exploreCancellation` sees the await as its record would show it, and its cancel
+        // reaches the await as any cancel does: so it explores the path programs run.
+        if (hooks !== null && hooks.suspended !== undefined) hooks.suspended(task, this._inlineView());
         return new InlineChain(this as InlineAwaitFuture<unknown>) as Chained<R1 | R2>;
       }
     }
@@ -74,8 +79,7 @@ export abstract class InlineAwaitFuture<T> extends Future<T> {
   /**
    * @internal The task whose `then` may stay inline, or `null`: the task whose frame this is,
    * running, on this loop, with no other await and no cancel pending, outside any cancel scope,
-   * not in debug mode, and with no test hook that watches each await (`exploreCancellation`'s;
-   * `exploreSchedules` only reorders the ready items, so it checks the inline path).
+   * and not in debug mode. (The explorers of `asyncio-ts/testing` check the inline path too.)
    */
   _inlineAwaiter(): Task<unknown> | null {
     const frame = frameStorage.getStore();
@@ -84,8 +88,6 @@ export abstract class InlineAwaitFuture<T> extends Future<T> {
     const loop = this._loop;
     if (task === null || task._state !== "pending" || task._waits !== null || task._mustCancel) return null;
     if (task._loop !== loop || loop.getDebug()) return null;
-    const hooks = loop._testHooks;
-    if (hooks !== null && hooks.suspended !== undefined) return null;
     return task;
   }
 

@@ -21,7 +21,7 @@ import {
   getRunningLoop,
   sleep,
 } from "../../src/index.js";
-import { runTest } from "../../src/testing.js";
+import { exploreCancellation, runTest } from "../../src/testing.js";
 import { _tasksSnapshot } from "../../src/debug/snapshot.js";
 import { join } from "node:path";
 import { laneEvents, laneOf, readTrace, tempDir } from "../support/trace.js";
@@ -378,6 +378,39 @@ describe("a lock's, event's, semaphore's or queue's wait awaited by its task, wi
       assert.equal(await task, "acquired");
       assert.equal((waiter as unknown as InlineWait)._awaitRecord(), null, "the task resumed with no record made");
     });
+  });
+
+  it("exploreCancellation cancels the inline await itself, the path a program runs, at every point", async () => {
+    // Each run cancels the task at one point; the wait it cancels there is the one whose inline
+    // await the cancel turned into a record (on the general path it never was inline).
+    const waits: InlineWait[][] = [];
+    let lock = new Lock();
+    const test = async (): Promise<void> => {
+      lock = new Lock();
+      const made: InlineWait[] = [];
+      waits.push(made);
+      await lock.acquire(); // free: done at once, no suspension
+      try {
+        const yielded = sleep(0);
+        made.push(yielded as unknown as InlineWait);
+        await yielded;
+      } finally {
+        lock.release();
+      }
+      const queue = new Queue<number>();
+      createTask(async () => queue.putNowait(7));
+      const got = queue.get();
+      made.push(got as unknown as InlineWait);
+      assert.equal(await got, 7);
+    };
+    const report = await exploreCancellation(test, { check: () => assert.equal(lock.locked(), false) });
+    assert.equal(report.points, 2);
+    // The counting run, then one run per point: in run k, the k-th wait became a record, and
+    // every other wait of every run stayed inline to the end.
+    assert.equal(waits.length, 3);
+    const kinds = waits.map((made) => made.map((wait) => (wait._awaitRecord() === null ? "inline" : "record")));
+    assert.deepEqual(kinds, [["inline", "inline"], ["record"], ["inline", "record"]]);
+    assert.deepEqual(report.runs.map((run) => run.outcome), ["cancelled", "cancelled"]);
   });
 
   it("a traced program takes the inline path, and its trace names the wait a step resumed from", async () => {
