@@ -23,7 +23,7 @@ Options:
   --json            print the snapshots as JSON instead (an array: one snapshot
                     per copy of asyncio-ts loaded in the process)
   --timeout SEC     seconds to wait for the process's inspector to open, then
-                    for each of its answers (default 5)
+                    for each of its answers, then for it to close (default 5)
   --port PORT       the inspector port to use instead of finding it
   -h, --help        show this help
   -v, --version     show the version of this command

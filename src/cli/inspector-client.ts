@@ -37,7 +37,7 @@ export class CliError extends Error {
 
 /** Options of {@link evaluateInProcess}. */
 export interface InspectOptions {
-  /** Seconds to wait for the target's inspector to open, then for each of its answers. */
+  /** Seconds to wait for the target's inspector to open, then for each of its answers, then for it to close. */
   timeout: number;
   /** The inspector port to use instead of finding it; `null`: find it. */
   port: number | null;
@@ -115,7 +115,9 @@ export async function evaluateInProcess(pid: number, expression: string, options
     if (closeIt) {
       closeIt = false;
       await session.closeInspector();
-      closed = await portClosed(found.host, found.port, Date.now() + 2000);
+      // A busy target (or a loaded machine) may take a while to let go of the port: as long as
+      // any other answer may take, before saying it still listens.
+      closed = await portClosed(found.host, found.port, Date.now() + wait);
     } else {
       await session.detach();
     }
