@@ -40,7 +40,7 @@ import { AwaitRecord, Future, type Unretrieved, _reportUnretrieved } from "../fu
 import { Fifo } from "../internal/fifo.js";
 import { Heap } from "../internal/heap.js";
 import { formatRepr, inspectCustom, reprValue } from "../internal/inspect.js";
-import { checkDelay, checkFunction, checkOptions, describe } from "../internal/validate.js";
+import { checkDelay, checkFunction, checkOptions, describe, isThenable } from "../internal/validate.js";
 import { type Awaitable, type TaskOptions, Task, _createdAt, _describeCoro, ensureFuture } from "../tasks.js";
 import { type Clock, type ClockHost, RealClock } from "./clock.js";
 import { type ReadyItem, type TimerEntry, Handle, TimerHandle } from "./handles.js";
@@ -692,8 +692,10 @@ export class EventLoop implements ClockHost {
   ): Future<Awaited<R>> {
     this.#checkClosed();
     checkFunction("fn", fn);
-    let target = executor;
-    if (target === null) {
+    // `undefined` as asyncio's None, as `null`: the default executor.
+    let target = executor ?? null;
+    if (target !== null) checkExecutor("executor", target, "or null (the default executor)");
+    else {
       if (this.#executorShutdownCalled) {
         throw new RuntimeError("Executor shutdown has been called");
       }
@@ -707,6 +709,9 @@ export class EventLoop implements ClockHost {
     }
     const future = new Future<Awaited<R>>(this);
     const promise = target.submit(fn, ...args);
+    if (!isThenable(promise)) {
+      throw new TypeError(`the executor's submit() returned ${describe(promise)}; it must return a promise`);
+    }
     // Forward a cancel to the executor, as asyncio's wrap_future does: a call not yet started
     // is dropped (an executor's result may have a `cancel()`, like ConcurrentFuture's).
     const cancel = (promise as { cancel?: unknown }).cancel;
@@ -730,6 +735,7 @@ export class EventLoop implements ClockHost {
    * Sets the executor `runInExecutor(null, …)` uses. asyncio: `loop.set_default_executor()`.
    */
   setDefaultExecutor(executor: Executor): void {
+    checkExecutor("executor", executor, "");
     this.#defaultExecutor = executor;
   }
 
@@ -1144,6 +1150,21 @@ export class EventLoop implements ClockHost {
 
   [inspectCustom](): string {
     return this.toString();
+  }
+}
+
+/** The `TypeError` for an `executor` argument without the {@link Executor} methods. */
+function checkExecutor(name: string, executor: unknown, orElse: string): void {
+  const candidate = executor as { submit?: unknown; shutdown?: unknown } | null;
+  if (
+    typeof candidate !== "object" ||
+    candidate === null ||
+    typeof candidate.submit !== "function" ||
+    typeof candidate.shutdown !== "function"
+  ) {
+    throw new TypeError(
+      `\`${name}\` must be an executor (an object with submit() and shutdown())${orElse === "" ? "" : ` ${orElse}`}, got ${describe(executor)}`,
+    );
   }
 }
 

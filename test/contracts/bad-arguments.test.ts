@@ -102,6 +102,30 @@ describe("wrong arguments (contract)", () => {
     }
   });
 
+  it("runInExecutor and setDefaultExecutor check the executor; undefined is the default one, as null", async () => {
+    await runTest(async () => {
+      const loop = getRunningLoop();
+      const ran: string[] = [];
+      const fake = {
+        submit: <A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> => {
+          ran.push("fake");
+          return Promise.resolve(fn(...args) as Awaited<R>);
+        },
+        shutdown: async (): Promise<void> => {},
+      };
+      loop.setDefaultExecutor(fake);
+      assert.equal(await loop.runInExecutor(undefined as never, (x: number) => x + 1, 1), 2);
+      assert.equal(await loop.runInExecutor(null, (x: number) => x * 3, 2), 6);
+      assert.deepEqual(ran, ["fake", "fake"]);
+      for (const executor of [1, {}, "pool", { submit: () => Promise.resolve(1) }]) {
+        assert.throws(() => loop.runInExecutor(executor as never, () => 1), /^TypeError: `executor` must be an executor \(an object with submit\(\) and shutdown\(\)\) or null/);
+        assert.throws(() => loop.setDefaultExecutor(executor as never), /^TypeError: `executor` must be an executor \(an object with submit\(\) and shutdown\(\)\), got/);
+      }
+      const broken = { submit: () => 1, shutdown: async () => {} };
+      assert.throws(() => loop.runInExecutor(broken as never, () => 1), /^TypeError: the executor's submit\(\) returned 1; it must return a promise/);
+    });
+  });
+
   it("the sweep: no public function or method answers a wrong value with an engine error", async () => {
     const wrong: unknown[] = [
       undefined, null, 0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "", "x", {}, [], [1, 2],
