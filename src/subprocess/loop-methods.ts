@@ -10,6 +10,7 @@
 import { isCancellation } from "../errors.js";
 import { EventLoop } from "../events/loop.js";
 import { checkFunction } from "../internal/validate.js";
+import { checkMadeProtocol } from "../transports/util.js";
 import type { SubprocessProtocol } from "../transports/protocols.js";
 import type { SubprocessTransport } from "../transports/transports.js";
 import { type SharedChannel, makeSharedChannel } from "./merge.js";
@@ -98,6 +99,7 @@ export async function _spawnSubprocess<P extends SubprocessProtocol>(
   let protocol: P;
   try {
     protocol = protocolFactory();
+    checkMadeProtocol(protocol);
     transport = new ChildProcessTransport(loop, protocol, plan, channel, waiter);
   } catch (error) {
     channel?.reader.destroy();

@@ -22,7 +22,7 @@ import type { BaseProtocol } from "./protocols.js";
 import { type ConnectionOwner, SocketTransport } from "./socket.js";
 import { type SslOption, type TlsSetup, clientTls, serverTls } from "./tls.js";
 import type { Transport } from "./transports.js";
-import { checkPort, checkTimeout, checkUnixPath, explainConnectError } from "./util.js";
+import { checkMadeProtocol, checkPort, checkTimeout, checkUnixPath, explainConnectError } from "./util.js";
 
 /** The default TLS handshake timeout, in seconds (asyncio's `SSL_HANDSHAKE_TIMEOUT`). */
 export const SSL_HANDSHAKE_TIMEOUT = 60;
@@ -238,6 +238,7 @@ export async function makeConnection<P extends BaseProtocol>(
   let protocol: P;
   try {
     protocol = protocolFactory();
+    checkMadeProtocol(protocol);
   } catch (error) {
     socket.destroy();
     throw error;

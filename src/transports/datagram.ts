@@ -16,7 +16,7 @@ import { checkFunction, checkOptions, describe } from "../internal/validate.js";
 import type { BaseProtocol, DatagramAddress } from "./protocols.js";
 import { DatagramTransport, type WriteData, WriteFlowControl } from "./transports.js";
 import { TransportSocket, _toAddress } from "./trsock.js";
-import { checkPort, reportsFatal, outsideFrame, outsideFrame2, schedule, toBuffer, callProtocol } from "./util.js";
+import { checkMadeProtocol, checkPort, reportsFatal, outsideFrame, outsideFrame2, schedule, toBuffer, callProtocol } from "./util.js";
 
 /** Options of `loop.createDatagramEndpoint`. */
 export interface CreateDatagramEndpointOptions {
@@ -332,6 +332,7 @@ export async function createDatagramEndpoint<P extends BaseProtocol>(
   let protocol: P;
   try {
     protocol = protocolFactory();
+    checkMadeProtocol(protocol);
   } catch (error) {
     socket.close();
     throw error;

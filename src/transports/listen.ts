@@ -28,7 +28,7 @@ import type { BaseProtocol } from "./protocols.js";
 import { Server } from "./server.js";
 import { SocketTransport } from "./socket.js";
 import { type SslOption, type TlsSetup, serverTls } from "./tls.js";
-import { checkPort, checkTimeout, checkUnixPath } from "./util.js";
+import { checkMadeProtocol, checkPort, checkTimeout, checkUnixPath } from "./util.js";
 
 /** Options of `loop.createServer` (and of `startServer`). */
 export interface CreateServerOptions {
@@ -180,9 +180,19 @@ function acceptor(
       protocol = protocolFactory();
     } catch (exception) {
       socket.destroy();
+      // As asyncio: a factory that fails is reported in debug mode only.
       if (loop.getDebug()) {
         loop.callExceptionHandler({ message: "Error on transport creation for incoming connection", exception });
       }
+      return;
+    }
+    try {
+      checkMadeProtocol(protocol);
+    } catch (exception) {
+      // A factory that returns no protocol is a mistake in the program: always reported (asyncio
+      // reports the missing method it then trips on).
+      socket.destroy();
+      loop.callExceptionHandler({ message: "Error on transport creation for incoming connection", exception });
       return;
     }
     if (options.keepAlive) socket.setKeepAlive(true);

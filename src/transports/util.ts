@@ -134,6 +134,22 @@ export function explainConnectError(error: unknown): unknown {
 }
 
 /** A port: an integer 0–65535, or a string of digits. */
+/**
+ * What `protocolFactory()` returned, checked before a transport calls it: an object with a
+ * `connectionMade` method (the first callback every transport makes), as the subclasses of
+ * `BaseProtocol` have. Else the `TypeError` that says so, where asyncio fails later with an
+ * error about a missing attribute inside the loop.
+ */
+export function checkMadeProtocol(protocol: unknown): void {
+  const made = protocol as { connectionMade?: unknown } | null;
+  if (typeof made !== "object" || made === null || typeof made.connectionMade !== "function") {
+    throw new TypeError(
+      `the protocol factory returned ${describe(protocol)}, not a protocol (an object with connectionMade(), ` +
+        "as the subclasses of BaseProtocol have)",
+    );
+  }
+}
+
 export function checkPort(value: unknown, name = "port"): number {
   const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 65535) {

@@ -4,6 +4,7 @@
 // First the cases a sweep found, each pinned with its message; then the sweep itself, kept as a
 // guard: every public function and method of the primitives, called with wrong values.
 import assert from "node:assert/strict";
+import net from "node:net";
 import { describe, it } from "node:test";
 import * as api from "../../src/index.js";
 import {
@@ -19,6 +20,7 @@ import {
   run,
   sleep,
   wait,
+  waitFor,
 } from "../../src/index.js";
 import { runTest } from "../../src/testing.js";
 
@@ -123,6 +125,38 @@ describe("wrong arguments (contract)", () => {
       }
       const broken = { submit: () => 1, shutdown: async () => {} };
       assert.throws(() => loop.runInExecutor(broken as never, () => 1), /^TypeError: the executor's submit\(\) returned 1; it must return a promise/);
+    });
+  });
+
+  it("a protocol factory that returns no protocol: a TypeError that says so, from every transport", async () => {
+    await run(async () => {
+      const loop = getRunningLoop();
+      const notProtocol = /^TypeError: the protocol factory returned (1|null|an object), not a protocol \(an object with connectionMade\(\)/;
+      // The client side: the caller gets the error, and nothing is left open.
+      const listener = net.createServer((socket) => socket.end());
+      await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+      const port = (listener.address() as net.AddressInfo).port;
+      try {
+        await assert.rejects(loop.createConnection((() => 1) as never, "127.0.0.1", port), notProtocol);
+      } finally {
+        listener.close();
+      }
+      await assert.rejects(loop.createDatagramEndpoint((() => null) as never, { localAddr: ["127.0.0.1", 0] }), notProtocol);
+      await assert.rejects(loop.subprocessExec((() => ({})) as never, process.execPath, ["-e", "process.exit(3)"]), notProtocol);
+      // The server side: the connection is closed and the error reported, every time (a factory
+      // that throws is reported in debug mode only, as asyncio does).
+      const reports: unknown[] = [];
+      loop.setExceptionHandler((_loop, context) => reports.push(context.exception));
+      const server = await loop.createServer((() => ({ dataReceived() {} })) as never, "127.0.0.1", 0);
+      const address = server.sockets[0]?.getsockname() as [string, number];
+      const client = net.connect(address[1], "127.0.0.1");
+      client.resume();
+      const closed = new Promise<void>((resolve) => client.on("close", () => resolve()));
+      await waitFor(closed, 5);
+      server.close();
+      await server.waitClosed();
+      assert.equal(reports.length, 1);
+      assert.match(String(reports[0]), notProtocol);
     });
   });
 
