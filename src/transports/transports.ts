@@ -16,6 +16,8 @@ import { RuntimeError } from "../errors.js";
 import type { EventLoop } from "../events/loop.js";
 import type { BaseProtocol, DatagramAddress } from "./protocols.js";
 import type { TransportSocket } from "./trsock.js";
+import { describe } from "../internal/validate.js";
+import { toBuffer } from "./util.js";
 
 /**
  * The keys `getExtraInfo` knows, and what each holds. Addresses are `[host, port]` for TCP and
@@ -170,8 +172,17 @@ export class WriteTransport extends BaseTransport {
 
   /** Writes each item of `list`, in order, as one write. */
   writelines(list: Iterable<WriteData>): void {
-    const parts: Uint8Array[] = [];
-    for (const item of list) parts.push(typeof item === "string" ? Buffer.from(item) : item);
+    // Not a string or a buffer: those are iterable too, but of characters and numbers.
+    if (
+      typeof list !== "object" ||
+      list === null ||
+      ArrayBuffer.isView(list) ||
+      typeof (list as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function"
+    ) {
+      throw new TypeError(`writelines() takes an iterable of Buffers, Uint8Arrays or strings, got ${describe(list)}`);
+    }
+    const parts: Buffer[] = [];
+    for (const item of list) parts.push(toBuffer(item, `writelines(): element ${parts.length}`));
     this.write(Buffer.concat(parts));
   }
 

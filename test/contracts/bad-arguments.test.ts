@@ -17,8 +17,10 @@ import {
   currentTask,
   eagerTaskFactory,
   getRunningLoop,
+  openConnection,
   run,
   sleep,
+  startServer,
   wait,
   waitFor,
 } from "../../src/index.js";
@@ -157,6 +159,27 @@ describe("wrong arguments (contract)", () => {
       await server.waitClosed();
       assert.equal(reports.length, 1);
       assert.match(String(reports[0]), notProtocol);
+    });
+  });
+
+  it("writelines names what is wrong, and writes nothing of a list with a wrong element", async () => {
+    await run(async () => {
+      const server = await startServer(async (reader, writer) => {
+        writer.write(await reader.read(100));
+        writer.close();
+      }, "127.0.0.1", 0);
+      const port = (server.sockets[0]?.getsockname() as [string, number])[1];
+      const [reader, writer] = await openConnection("127.0.0.1", port);
+      for (const list of [undefined, 1, "ab", Buffer.from("ab"), {}]) {
+        assert.throws(() => writer.writelines(list as never), /^TypeError: writelines\(\) takes an iterable of Buffers, Uint8Arrays or strings, got /);
+      }
+      assert.throws(() => writer.writelines(["a", 1] as never), /^TypeError: writelines\(\): element 1: data must be a Buffer, a Uint8Array or a string, got 1/);
+      writer.writelines(["o", Buffer.from("k")]);
+      assert.equal((await reader.read(100)).toString(), "ok", "the refused list wrote nothing");
+      writer.close();
+      await writer.waitClosed();
+      server.close();
+      await server.waitClosed();
     });
   });
 
