@@ -34,7 +34,7 @@ export function clientTls(ssl: SslOption | null | undefined): TlsSetup | null {
   if (ssl === undefined || ssl === null || ssl === false) return null;
   if (ssl === true) return { secureContext: tls.createSecureContext(), options: {} };
   if (isSecureContext(ssl)) return { secureContext: ssl, options: {} };
-  if (typeof ssl === "object") {
+  if (typeof ssl === "object" && !Array.isArray(ssl) && !ArrayBuffer.isView(ssl)) {
     const options = ssl as tls.ConnectionOptions;
     return { secureContext: options.secureContext ?? tls.createSecureContext(options), options: options as TlsOptionsBag };
   }
@@ -53,7 +53,7 @@ export function serverTls(ssl: SslOption | null | undefined): TlsSetup | null {
     );
   }
   if (isSecureContext(ssl)) return { secureContext: ssl, options: {} };
-  if (typeof ssl === "object") {
+  if (typeof ssl === "object" && !Array.isArray(ssl) && !ArrayBuffer.isView(ssl)) {
     const options = ssl as tls.TlsOptions;
     return { secureContext: options.secureContext ?? tls.createSecureContext(options), options: options as TlsOptionsBag };
   }

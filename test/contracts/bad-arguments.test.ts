@@ -183,6 +183,15 @@ describe("wrong arguments (contract)", () => {
     });
   });
 
+  it("an `ssl` that is an array or a buffer is refused as one, not taken for tls options", async () => {
+    await run(async () => {
+      for (const ssl of [[], ["cert"], new Uint8Array(4)]) {
+        await assert.rejects(openConnection("127.0.0.1", 9, { ssl } as never), /^TypeError: `ssl` must be true, a SecureContext or an object of tls options, got /);
+        await assert.rejects(startServer(() => {}, "127.0.0.1", 0, { ssl } as never), /^TypeError: `ssl` must be a SecureContext or an object of tls options, got /);
+      }
+    });
+  });
+
   it("the sweep: no public function or method answers a wrong value with an engine error", async () => {
     const wrong: unknown[] = [
       undefined, null, 0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "", "x", {}, [], [1, 2],
