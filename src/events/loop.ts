@@ -676,8 +676,8 @@ export class EventLoop implements ClockHost {
   // ---------------------------------------------------------------- executors
 
   /**
-   * Runs `fn(...args)` in `executor` (the default worker-thread pool when `null`) and resolves
-   * to its result. See `toThread` for what a function can do in a worker.
+   * Runs `fn(...args)` in `executor` (the default worker-thread pool when `null` or `undefined`)
+   * and resolves to its result. See `toThread` for what a function can do in a worker.
    *
    * **Cancellation**: cancelling the awaiting task (or the returned future) stops the waiting;
    * a call the executor has not started yet is dropped; work already running in a thread
@@ -686,7 +686,7 @@ export class EventLoop implements ClockHost {
    * asyncio: `loop.run_in_executor(executor, func, *args)`.
    */
   runInExecutor<A extends unknown[], R>(
-    executor: Executor | null,
+    executor: Executor | null | undefined,
     fn: (...args: A) => R,
     ...args: A
   ): Future<Awaited<R>> {
