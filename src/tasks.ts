@@ -843,7 +843,7 @@ class InlineTask<T> extends Task<T> {
  * asyncio: `asyncio.current_task(loop=None)`.
  */
 export function currentTask(loop?: EventLoop): Task<unknown> | null {
-  if (loop !== undefined) checkLoop(loop);
+  if (loop !== undefined) _checkLoop(loop);
   const frame = frameStorage.getStore();
   const task = frame === undefined ? null : frame._frameTask;
   if (task === null || task._state !== "pending") return null;
@@ -857,12 +857,12 @@ export function currentTask(loop?: EventLoop): Task<unknown> | null {
  * asyncio: `asyncio.all_tasks(loop=None)`.
  */
 export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
-  if (loop !== undefined) checkLoop(loop);
+  if (loop !== undefined) _checkLoop(loop);
   return new Set((loop ?? getRunningLoop())._liveTasks());
 }
 
-/** The `TypeError` for a `loop` argument that is not an event loop. */
-function checkLoop(loop: unknown): void {
+/** @internal The `TypeError` for a `loop` argument that is not an event loop. */
+export function _checkLoop(loop: unknown): void {
   if (typeof loop !== "object" || loop === null || !_isLoop(loop)) {
     throw new TypeError(`\`loop\` must be an EventLoop, got ${describe(loop)}`);
   }
@@ -1011,7 +1011,7 @@ export function sleep<T>(delay: number, result?: T): Future<T | undefined> {
  * asyncio: `asyncio.eager_task_factory` (3.12).
  */
 export function eagerTaskFactory<T>(loop: EventLoop, coro: Awaitable<T>, options: TaskOptions = {}): Task<T> {
-  checkLoop(loop);
+  _checkLoop(loop);
   checkOptions("eagerTaskFactory()", options, TASK_KEYS);
   return new Task<T>(coro, { ...options, eagerStart: options.eagerStart ?? true }, loop);
 }
@@ -1027,7 +1027,7 @@ export function createEagerTaskFactory(
     throw new TypeError(`\`TaskClass\` must be a Task subclass, got ${describe(TaskClass)}`);
   }
   return (loop, coro, options = {}) => {
-    checkLoop(loop);
+    _checkLoop(loop);
     checkOptions("the eager task factory", options, TASK_KEYS);
     return new TaskClass(coro, { ...options, loop, eagerStart: options.eagerStart ?? true });
   };

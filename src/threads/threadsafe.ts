@@ -18,8 +18,8 @@
 import { RuntimeError } from "../errors.js";
 import type { Handle } from "../events/handles.js";
 import { EventLoop } from "../events/loop.js";
-import { checkAwaitable, describe } from "../internal/validate.js";
-import type { Awaitable } from "../tasks.js";
+import { checkAwaitable } from "../internal/validate.js";
+import { type Awaitable, _checkLoop } from "../tasks.js";
 import { ConcurrentFuture } from "./concurrent-future.js";
 
 declare module "../events/loop.js" {
@@ -89,9 +89,7 @@ Object.defineProperty(EventLoop.prototype, "callSoonThreadsafe", {
  */
 export function runCoroutineThreadsafe<T>(coro: Awaitable<T>, loop: EventLoop): ConcurrentFuture<T> {
   checkAwaitable("`coro`", coro);
-  if (!(loop instanceof EventLoop)) {
-    throw new TypeError(`\`loop\` must be an EventLoop, got ${describe(loop)}`);
-  }
+  _checkLoop(loop);
   if (loop.isClosed()) throw new RuntimeError("Event loop is closed");
   const task = loop.createTask(coro);
   const future = new ConcurrentFuture<T>(() => task.cancel());
